@@ -1,0 +1,19 @@
+"""URL wiring. Domain URLs live in their apps; this file only includes them."""
+
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+# The admin's own login form is replaced by allauth's (rate limits, MFA); a logged-in
+# non-staff user gets 403 instead of the admin login form.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "LeadSync"
+admin.site.site_title = "LeadSync"
+admin.site.index_title = "Bookings to Salesforce"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+]

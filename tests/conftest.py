@@ -1,0 +1,141 @@
+"""Shared fixtures: tenants and their staff, real services (Redis, a Celery worker)."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from bookings.models import Membership
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def tenant_a():
+    return TenantFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def tenant_b():
+    return TenantFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def admin_a(tenant_a):
+    """A staff user who administers tenant A only."""
+    return MembershipFactory(tenant=tenant_a, role=Membership.Role.ADMIN).user
+
+
+@pytest.fixture
+def member_a(tenant_a):
+    return MembershipFactory(tenant=tenant_a, role=Membership.Role.MEMBER).user
+
+
+@pytest.fixture
+def admin_b(tenant_b):
+    return MembershipFactory(tenant=tenant_b, role=Membership.Role.ADMIN).user
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(is_superuser=True)
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) -> the test client, logged in as `user`."""
+
+    def login(user):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return login
+
+
+def require_env(name: str) -> str:
+    """Real-service tests need their service: fail loudly rather than skip silently."""
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with `make test` (real PostgreSQL/Redis).")
+    return value
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = require_env("REDIS_URL")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()  # no stale queue messages from an earlier run
+    return url
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL for child processes that points at this session's test database."""
+    s = connection.settings_dict
+    if s["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("Worker tests need PostgreSQL: run the suite with `make test`.")
+    user = s["USER"] or "postgres"
+    return f"postgres://{user}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def wait_until(predicate, *, timeout: float, interval: float = 0.1, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
+    """A real `celery worker` process on real Redis, using this session's test database."""
+    from leadsync.celery import app
+
+    with django_db_blocker.unblock():
+        db_url = database_url_for_subprocess()
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "leadsync", "worker", "--loglevel", "INFO",
+             "--concurrency", "2", "--hostname", name, "--without-mingle", "--without-gossip"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(
+            lambda: proc.poll() is not None or app.control.ping(destination=[name], timeout=0.5),
+            timeout=60,
+            message="the Celery worker to answer ping",
+        )
+        if proc.poll() is not None:
+            pytest.fail(f"Celery worker exited early:\n{log.read_text()}")
+        proc.log_path = log
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """A fresh in-process cache per test, so rate-limit counters never leak between tests.
+    (The real cache is Redis, which also carries the Celery queue: never flush it per test.)"""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": uuid.uuid4().hex,
+        }
+    }

@@ -1,0 +1,83 @@
+"""Deployment wiring: docker-compose matches the settings; production settings are safe."""
+
+import ast
+import os
+import subprocess
+import sys
+from importlib import import_module
+
+import yaml
+from cryptography.fernet import Fernet
+
+from tests.conftest import REPO
+
+ENV_READERS = {"str", "bool", "int", "list", "db_url", "email_url", "cache_url", "float"}
+APP_SERVICES = {"web", "worker", "beat"}
+
+
+def variables_read_by_settings() -> set[str]:
+    tree = ast.parse((REPO / "leadsync" / "settings.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func, first = node.func, node.args[0]
+        is_env = (isinstance(func, ast.Attribute) and func.attr in ENV_READERS
+                  and isinstance(func.value, ast.Name) and func.value.id == "env")  # fmt: skip
+        is_secret = isinstance(func, ast.Name) and func.id == "_production_secret"
+        if (is_env or is_secret) and isinstance(first, ast.Constant):
+            names.add(first.value)
+    return names
+
+
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_compose_sets_only_variables_the_settings_read():
+    read = variables_read_by_settings()
+    assert {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS"} <= read
+    for name in APP_SERVICES:
+        env = compose()["services"][name]["environment"]
+        unknown = set(env) - read
+        assert not unknown, f"{name} sets variables settings never read: {unknown}"
+
+
+def test_compose_services_have_healthchecks_and_real_entry_points():
+    services = compose()["services"]
+    assert {"web", "worker", "beat", "postgres", "redis"} <= set(services)
+    for name, service in services.items():
+        assert "healthcheck" in service, f"{name} has no healthcheck"
+    web = services["web"]["command"]
+    module, attr = web.split("gunicorn ", 1)[1].split()[0].split(":")
+    assert callable(getattr(import_module(module), attr))
+    for name in ("worker", "beat"):
+        argv = services[name]["command"].split()
+        assert argv[:3] == ["celery", "-A", "leadsync"]
+        assert import_module("leadsync").celery_app.main == "leadsync"
+
+
+def run_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_"))}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_check_deploy_is_clean_with_documented_production_variables():
+    result = run_check({
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": Fernet.generate_key().decode() * 2,
+        "DJANGO_ALLOWED_HOSTS": "leadsync.example.com",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    })  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_secrets():
+    result = run_check({"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "x.example.com"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
