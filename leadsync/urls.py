@@ -16,4 +16,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("salesforce/", include("integrations.urls")),
+    path("api/v1/", include("bookings.api_urls")),
+    # Public booking pages, /<tenant-slug>/<page-slug>/: keep last.
+    path("", include("bookings.urls")),
 ]
