@@ -13,9 +13,11 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+
+# Local state of a first run: SQLite database, broker queue, cache, emulator certificate.
+VAR_DIR = Path(env.str("LEADSYNC_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Core ------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#debug
@@ -192,6 +194,7 @@ if not FIELD_ENCRYPTION_KEYS:
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
@@ -207,7 +210,12 @@ else:
         # sweeper usually re-enqueues its delivery far sooner).
         "visibility_timeout": 3600,
     }
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
+_results_dir = VAR_DIR / "celery" / "results"
+CELERY_RESULT_BACKEND = env.str(
+    "CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{_results_dir}"
+)
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    _results_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True  # tasks write their outcome to the database
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

@@ -20,3 +20,38 @@ def test_celery_is_configured_for_at_least_once_delivery():
     assert conf.accept_content == ["json"] and conf.task_serializer == "json"
     assert conf.task_soft_time_limit < conf.task_time_limit
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
+
+
+def test_worker_runs_tasks_with_only_the_embedded_defaults(tmp_path):
+    """`make run` has no Redis: the filesystem broker and file results carry the task."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"}
+    }
+    env["LEADSYNC_VAR_DIR"] = str(tmp_path)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "leadsync", "worker", "--loglevel", "WARNING",
+         "--concurrency", "1", "--without-mingle", "--without-gossip"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        code = (
+            "from leadsync.celery import app, ping;"
+            "assert app.conf.broker_url.startswith('filesystem://');"
+            "print(ping.apply_async(ignore_result=False).get(timeout=60))"
+        )
+        sender = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+            timeout=90,
+        )  # fmt: skip
+        assert sender.stdout.strip() == "pong", sender.stderr
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
