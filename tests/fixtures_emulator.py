@@ -146,9 +146,11 @@ def emulator_salesforce(
 
 
 def sf_raw(sf: Salesforce, method: str, path: str, **kwargs: Any) -> requests.Response:
-    """A raw REST call with the client's auth headers, for asserting status and body."""
+    """A raw REST call with the client's auth headers (plus ``headers=``), for asserting
+    status and body. ``path`` is relative to ``sf.base_url`` unless it is a full URL."""
     url = path if path.startswith("https://") else sf.base_url + path
-    return sf.session.request(method, url, headers=sf.headers, timeout=HTTP_TIMEOUT, **kwargs)
+    headers = {**sf.headers, **kwargs.pop("headers", {})}
+    return sf.session.request(method, url, headers=headers, timeout=HTTP_TIMEOUT, **kwargs)
 
 
 @pytest.fixture(scope="session")
