@@ -6,8 +6,9 @@
   the token endpoint (seeded refresh token), over a session that trusts the emulator CA.
 
 Helpers for tests that need more control: ``emulator_http(server)``,
-``emulator_admin(server, method, path, body)``, ``emulator_refresh(server)``, ``emulator_code_flow(server, ...)``,
-``emulator_salesforce(server, tokens)``.
+``emulator_admin(server, method, path, body)``, ``emulator_refresh(server)``,
+``emulator_code_flow(server, ...)``, ``emulator_salesforce(server, tokens)``,
+``sf_raw(sf, method, path, ...)``, ``pkce_pair()``.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ __all__ = [
     "emulator_refresh",
     "emulator_salesforce",
     "pkce_pair",
-    "sf_raw",
     "sf_client",
     "sf_emulator",
     "sf_emulator_server",
+    "sf_raw",
 ]
 
-EMULATOR_SEED_REFRESH_TOKEN = "5Aep861-test-seeded-refresh-token"  # noqa: S105
+EMULATOR_SEED_REFRESH_TOKEN = "5Aep861-test-seeded-refresh-token"
 HTTP_TIMEOUT = 10
 
 
@@ -150,7 +151,8 @@ def sf_raw(sf: Salesforce, method: str, path: str, **kwargs: Any) -> requests.Re
     status and body. ``path`` is relative to ``sf.base_url`` unless it is a full URL."""
     url = path if path.startswith("https://") else sf.base_url + path
     headers = {**sf.headers, **kwargs.pop("headers", {})}
-    return sf.session.request(method, url, headers=headers, timeout=HTTP_TIMEOUT, **kwargs)
+    kwargs.setdefault("timeout", HTTP_TIMEOUT)
+    return sf.session.request(method, url, headers=headers, **kwargs)
 
 
 @pytest.fixture(scope="session")
