@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8443)
     parser.add_argument("--tls-dir", default="var/emulator", help="CA + certificate directory")
     parser.add_argument("--http", action="store_true", help="serve plain HTTP instead of HTTPS")
-    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
-    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
+    parser.add_argument("--client-id", help=f"Connected App consumer key ({DEFAULT_CLIENT_ID})")
+    parser.add_argument("--client-secret", help=f"consumer secret ({DEFAULT_CLIENT_SECRET})")
     parser.add_argument(
         "--callback-url",
         action="append",
@@ -55,11 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.config:
         with open(args.config, encoding="utf-8") as fh:
             config = json.load(fh)
-    config.update(
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        callback_urls=args.callback_urls or config.get("callback_urls") or [DEFAULT_CALLBACK_URL],
-    )
+    # Flags win over the file; the file wins over the built-in defaults.
+    if args.client_id:
+        config["client_id"] = args.client_id
+    if args.client_secret:
+        config["client_secret"] = args.client_secret
+    if args.callback_urls:
+        config["callback_urls"] = args.callback_urls
     seeds = list(config.get("seed_refresh_tokens", [])) + args.seed_refresh_tokens
     config["seed_refresh_tokens"] = seeds
     if args.random_seed is not None:

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from . import admin_api, oauth, rest, rest_collections
 from .faults import take_fail_next
 from .org import LOCK_MESSAGE, Org
-from .responses import RestError, json_response, rest_error
+from .responses import NOT_FOUND_MESSAGE, RestError, json_response, rest_error
 
 D = "/services/data/<ver>"
 # endpoint -> {method: (counter kind, handler, is_write)}
@@ -105,11 +105,12 @@ class EmulatorApp:
         adapter = URL_MAP.bind("emulator", "/")
         try:
             endpoint, values = adapter.match(raw_path.rstrip("/") or "/", method=request.method)
-        except (NotFound, MethodNotAllowed):
+        except MethodNotAllowed as exc:
+            allowed = ",".join(sorted(exc.valid_methods or []))
+            return json_response({"error": f"method not allowed; allowed: {allowed}"}, 405)
+        except NotFound:
             if raw_path.startswith("/services/data"):
-                return rest_response(
-                    rest_error(404, "NOT_FOUND", "The requested resource does not exist")
-                )
+                return rest_response(rest_error(404, "NOT_FOUND", NOT_FOUND_MESSAGE))
             return json_response({"error": "not found"}, 404)
         except HTTPException as exc:  # e.g. a routing redirect we never configure
             return exc.get_response()

@@ -59,7 +59,7 @@ def versions() -> list[dict[str, str]]:
     out = []
     for major in range(MIN_VERSION, MAX_VERSION + 1):
         index = major - MIN_VERSION  # v20.0 was Winter '11; three releases a year
-        label = f"{SEASONS[index % 3]} '{11 + (index + 2) // 3}"
+        label = f"{SEASONS[index % 3]} '{11 + index // 3}"
         out.append({"label": label, "url": f"/services/data/v{major}.0", "version": f"{major}.0"})
     return out
 
