@@ -14,7 +14,15 @@ from typing import Any
 
 from .mapping import Code, Problem
 from .payload import is_blank
-from .schema import PICKLIST_TYPES, STRING_TYPES, Describe, FieldFacts, WriteMode, fields_by_name
+from .schema import (
+    PICKLIST_TYPES,
+    STRING_TYPES,
+    Describe,
+    FieldFacts,
+    WriteMode,
+    fields_by_name,
+    required_on_create,
+)
 
 # Salesforce accepts a looser address than RFC 5322 allows and a stricter one than
 # "contains @": one @, no spaces, a dot in the domain. Anything else is surely refused.
@@ -28,10 +36,10 @@ def record_check(
 ) -> list[Problem]:
     """Every reason Salesforce would refuse ``record`` for the described object.
 
-    Returns problems in field order: unknown fields (INVALID_FIELD), fields the user may not
+    Returns problems in record order: unknown fields (INVALID_FIELD), fields the user may not
     write in this write mode (INVALID_FIELD_FOR_INSERT_UPDATE), bad values (see
     ``value_problems``), then required-on-create fields without a value
-    (REQUIRED_FIELD_MISSING). An empty list means only Salesforce's own rules remain.
+    (REQUIRED_FIELD_MISSING), by label. An empty list means only Salesforce's own rules remain.
     """
     sobject = describe.get("name", "record")
     facts_by_name = fields_by_name(describe)
@@ -63,8 +71,8 @@ def record_check(
             )
             continue
         problems.extend(value_problems(facts, value))
-    for facts in facts_by_name.values():
-        if facts.required_on_create and is_blank(record.get(facts.name)):
+    for facts in required_on_create(describe):
+        if is_blank(record.get(facts.name)):
             problems.append(
                 Problem(
                     field=facts.name,

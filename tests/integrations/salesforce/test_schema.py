@@ -121,6 +121,13 @@ def test_required_on_create_reads_any_object(sobject, expected):
     assert names(required_on_create(describe_load(sobject))) == expected
 
 
+def test_required_on_create_skips_a_boolean_even_if_not_marked_defaulted(lead, edit_field):
+    edit_field(lead, "IsUnreadByOwner", defaultedOnCreate=False)
+
+    assert not raw_field(lead, "IsUnreadByOwner")["nillable"]
+    assert names(required_on_create(lead)) == ["Company", "LastName"]
+
+
 def test_required_on_create_follows_a_field_made_required(lead, edit_field):
     edit_field(lead, "Title", nillable=False)
 
