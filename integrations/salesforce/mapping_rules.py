@@ -238,9 +238,9 @@ def _picklist_problems(facts: FieldFacts, spec: MappingSpec, source_type: str) -
                 code=Code.INCOMPATIBLE_SOURCE,
                 message=f"{facts.display} is a restricted picklist; {spec.source_display} "
                 "may carry any text.",
-                fix=f"Use a choice question with these values: {allowed}."
-                if not url
-                else f"Make sure booking links carry only: {allowed}.",
+                fix=f"Make sure booking links carry only: {allowed}."
+                if url
+                else f"Feed it from a choice question or a constant with one of: {allowed}.",
                 severity=Severity.WARNING if url else Severity.ERROR,
             )
         ]

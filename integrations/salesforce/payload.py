@@ -48,7 +48,8 @@ class SourceValues:
 class UnusedUrlKey:
     """A URL parameter key bookings carried that no mapping posts.
 
-    ``suggestion`` is the insertable field whose API name differs only in case, if any:
+    ``suggestion`` is the insertable field whose API name equals the key ignoring case, if
+    any: map a URL parameter to it, and if the case differs fix the links, since
     ``leadsource`` is never posted to ``LeadSource`` (rule 7).
     """
 
@@ -78,8 +79,8 @@ def unused_url_keys(
 ) -> list[UnusedUrlKey]:
     """The URL parameter keys (e.g. from recent bookings) that no URL-parameter mapping posts.
 
-    Sorted by key. With ``describe``, each key whose case-insensitive twin is an insertable
-    field carries that field's API name as a suggestion.
+    Sorted by key. With ``describe``, each key that names an insertable field, ignoring
+    case, carries that field's exact API name as a suggestion.
     """
     used = {m.sf_field for m in mappings if m.source_kind is SourceKind.URL_PARAM}
     twins: dict[str, str] = {}

@@ -111,7 +111,8 @@ def value_problems(facts: FieldFacts, value: Any) -> list[Problem]:
 
 def _text_problems(facts: FieldFacts, value: str) -> list[Problem]:
     problems = []
-    if facts.type in STRING_TYPES and 0 < facts.length < len(value):
+    # Picklists are length-checked too: an unrestricted one stores any text up to its length.
+    if facts.type in STRING_TYPES | PICKLIST_TYPES and 0 < facts.length < len(value):
         problems.append(
             Problem(
                 field=facts.name,

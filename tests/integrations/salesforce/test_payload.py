@@ -148,6 +148,13 @@ def test_unused_url_keys_ignore_non_url_mappings_of_the_same_field(lead):
     assert unused == [UnusedUrlKey("LeadSource")]
 
 
+def test_unused_url_key_naming_an_unmapped_field_suggests_mapping_it(lead):
+    unused = unused_url_keys(["Rating", "Name"], [], describe=lead)
+
+    # Name is read-only: never suggested.
+    assert unused == [UnusedUrlKey("Name"), UnusedUrlKey("Rating", suggestion="Rating")]
+
+
 # -- record_build: sources -------------------------------------------------------------------
 
 
@@ -435,6 +442,7 @@ def test_valid_record_passes(lead):
             valid_lead(GeocodeAccuracy="Planet"),
             [("GeocodeAccuracy", Code.INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST)],
         ),
+        (valid_lead(LeadSource="x" * 256), [("LeadSource", Code.STRING_TOO_LONG)]),
         (valid_lead(Name="Ada Lovelace"), [("Name", Code.INVALID_FIELD_FOR_INSERT_UPDATE)]),
         (
             valid_lead(CreatedDate="2024-05-01T14:30:00.000+0000"),
