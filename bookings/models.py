@@ -1,11 +1,15 @@
 """Booking-site models. `tenant_path` on a model names the lookup from it to its Tenant;
 the admin scoping mixin and the isolation tests rely on it."""
 
+import datetime
+import uuid
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.urls import reverse
 
 
 def validate_timezone(value: str) -> None:
@@ -55,3 +59,227 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant} ({self.role})"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+def validate_weekdays(value) -> None:
+    if not isinstance(value, list) or not all(v in Weekday.values for v in value):
+        raise ValidationError("Weekdays must be a list of day numbers, 0 (Monday) to 6 (Sunday).")
+
+
+class BookingPage(models.Model):
+    """A public page where guests book a meeting: /<tenant-slug>/<page-slug>/.
+
+    Availability is weekly: on each of `weekdays`, slots of `duration_minutes` start at
+    `day_start` and follow each other until `day_end`, in the page's `timezone`.
+    """
+
+    tenant_path = "tenant"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="booking_pages")
+    slug = models.SlugField(help_text="Used in the public URL: /<tenant>/<slug>/.")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Shown to guests above the form.")
+    duration_minutes = models.PositiveSmallIntegerField(
+        "duration (minutes)",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(8 * 60)],
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="The zone the availability hours are in, e.g. Europe/London.",
+    )
+    weekdays = models.JSONField(
+        default=list, validators=[validate_weekdays], help_text="Days guests may book."
+    )
+    day_start = models.TimeField(default=datetime.time(9, 0))
+    day_end = models.TimeField(default=datetime.time(17, 0))
+    horizon_days = models.PositiveSmallIntegerField(
+        "bookable days ahead",
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="How far ahead guests may book.",
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        "minimum notice (minutes)",
+        default=60,
+        validators=[MaxValueValidator(30 * 24 * 60)],
+        help_text="Slots starting sooner than this are not offered.",
+    )
+    active = models.BooleanField(default=True, help_text="Inactive pages answer 404.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "slug"], name="bookingpage_unique_slug"),
+            models.CheckConstraint(
+                condition=models.Q(day_start__lt=models.F("day_end")),
+                name="bookingpage_day_start_before_end",
+                violation_error_message="The day must start before it ends.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:page", args=[self.tenant.slug, self.slug])
+
+
+class Question(models.Model):
+    """A question on a booking page. Answers are validated and typed by `bookings.answers`."""
+
+    tenant_path = "page__tenant"
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        TEXTAREA = "textarea", "Long text"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        CHOICE = "choice", "Single choice"
+        MULTICHOICE = "multichoice", "Multiple choice"
+        CHECKBOX = "checkbox", "Checkbox"
+
+    CHOICE_KINDS = frozenset({Kind.CHOICE, Kind.MULTICHOICE})
+    #: kinds that take max_length, and the largest max_length each allows
+    LENGTH_LIMITS = {Kind.TEXT: 1000, Kind.TEXTAREA: 10000}
+    MAX_CHOICES = 100
+    MAX_CHOICE_LENGTH = 200
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="questions")
+    key = models.CharField(
+        max_length=64,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z][A-Za-z0-9_]*\Z",
+                "Start with a letter; use only letters, digits and underscores.",
+            )
+        ],
+        help_text="Stable identifier of the answer, used in mappings, e.g. company.",
+    )
+    label = models.CharField(max_length=200)
+    help_text = models.CharField(max_length=500, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    required = models.BooleanField(default=False)
+    max_length = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Text and long text only; empty means 255 / 5000."
+    )
+    choices = models.JSONField(default=list, blank=True, help_text="One choice per line.")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["page", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "key"], name="question_unique_key_per_page")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def clean(self) -> None:
+        errors = {}
+        limit = self.LENGTH_LIMITS.get(self.kind)
+        if self.max_length is not None:
+            if limit is None:
+                errors["max_length"] = "Only text and long text questions take a maximum length."
+            elif not 1 <= self.max_length <= limit:
+                errors["max_length"] = f"Use a maximum length between 1 and {limit}."
+        if self.kind in self.CHOICE_KINDS:
+            errors.update(self._choice_errors())
+        elif self.choices:
+            errors["choices"] = "Only single and multiple choice questions take choices."
+        if errors:
+            raise ValidationError(errors)
+
+    def _choice_errors(self) -> dict[str, str]:
+        choices = self.choices
+        if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+            return {"choices": "Choices must be a list of texts."}
+        if not choices:
+            return {"choices": "A choice question needs at least one choice."}
+        if len(choices) > self.MAX_CHOICES:
+            return {"choices": f"Use at most {self.MAX_CHOICES} choices."}
+        if any(not c.strip() or len(c) > self.MAX_CHOICE_LENGTH for c in choices):
+            return {"choices": f"Each choice needs 1 to {self.MAX_CHOICE_LENGTH} characters."}
+        if len(set(choices)) != len(choices):
+            return {"choices": "Choices must be unique."}
+        return {}
+
+
+class Booking(models.Model):
+    """A guest's booking of one slot. At most one active (not cancelled) booking per slot."""
+
+    tenant_path = "page__tenant"
+
+    page = models.ForeignKey(BookingPage, on_delete=models.PROTECT, related_name="bookings")
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    guest_name = models.CharField(max_length=200)
+    guest_email = models.EmailField()
+    guest_timezone = models.CharField(max_length=64, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    url_params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            # A partial unique index: PostgreSQL and SQLite both enforce it.
+            models.UniqueConstraint(
+                fields=["page", "starts_at"],
+                condition=models.Q(cancelled_at__isnull=True),
+                name="booking_unique_active_slot",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_at__lt=models.F("ends_at")),
+                name="booking_starts_before_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guest_name} — {self.page} at {self.starts_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class ApiKey(models.Model):
+    """A tenant's key for the booking API. Only its sha256 is stored; `prefix` names it."""
+
+    tenant_path = "tenant"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="Where the key is used, e.g. 'website'.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["tenant", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

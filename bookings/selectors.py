@@ -1,0 +1,66 @@
+"""Read-side queries of the booking site, shared by public views, the API and the admin."""
+
+import datetime
+import hashlib
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from bookings.models import ApiKey, Booking, BookingPage, Question
+from bookings.slots import slots_in_window
+
+
+def page_get_public(*, tenant_slug: str, page_slug: str) -> BookingPage:
+    """The active booking page at /<tenant_slug>/<page_slug>/. Raises Http404 otherwise."""
+    return get_object_or_404(
+        BookingPage.objects.select_related("tenant"),
+        tenant__slug=tenant_slug,
+        slug=page_slug,
+        active=True,
+    )
+
+
+def page_questions(page: BookingPage) -> list[Question]:
+    return list(page.questions.order_by("order", "pk"))
+
+
+def bookings_active(page: BookingPage) -> QuerySet[Booking]:
+    return page.bookings.filter(cancelled_at__isnull=True)
+
+
+def booking_overlaps(
+    *, page: BookingPage, starts_at: datetime.datetime, ends_at: datetime.datetime
+) -> bool:
+    """Whether an active booking of `page` overlaps [starts_at, ends_at)."""
+    return bookings_active(page).filter(starts_at__lt=ends_at, ends_at__gt=starts_at).exists()
+
+
+def page_free_slots(
+    page: BookingPage, *, now: datetime.datetime | None = None
+) -> list[datetime.datetime]:
+    """Slot starts (UTC) a guest may book now: in the window, not overlapping a booking."""
+    slots = slots_in_window(page, now or timezone.now())
+    if not slots:
+        return []
+    step = datetime.timedelta(minutes=page.duration_minutes)
+    busy = list(
+        bookings_active(page)
+        .filter(ends_at__gt=slots[0], starts_at__lt=slots[-1] + step)
+        .values_list("starts_at", "ends_at")
+    )
+    return [s for s in slots if not any(b0 < s + step and b1 > s for b0, b1 in busy)]
+
+
+def booking_get_by_uid(*, page: BookingPage, uid) -> Booking:
+    """The booking of `page` with public `uid`. Raises Http404 otherwise."""
+    return get_object_or_404(Booking.objects.select_related("page__tenant"), page=page, uid=uid)
+
+
+def api_key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_find(raw_key: str) -> ApiKey | None:
+    """The key (active or revoked) whose secret is `raw_key`, or None."""
+    return ApiKey.objects.select_related("tenant").filter(key_hash=api_key_hash(raw_key)).first()

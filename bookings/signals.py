@@ -1,0 +1,8 @@
+"""Events the booking site announces. Other apps subscribe; `bookings` imports none of them."""
+
+from django.dispatch import Signal
+
+#: Sent with `booking=` inside the transaction that saves a new Booking. A receiver that
+#: writes rows (an outbox) commits or rolls back together with the booking; a receiver
+#: that raises makes the booking fail.
+booking_submitted = Signal()

@@ -1,0 +1,82 @@
+"""Two guests submit the same slot at the same moment, on real PostgreSQL."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from bookings import services
+from bookings.models import Booking
+from bookings.selectors import page_free_slots
+from bookings.services import Guest, SlotTaken, booking_submit
+from tests.factories import BookingPageFactory, TenantFactory
+
+
+def submit_concurrently(page, slot, *, count: int) -> list:
+    """Run `count` submits for `slot` in parallel threads; returns each outcome."""
+    outcomes: list = [None] * count
+    start = threading.Barrier(count, timeout=10)
+
+    def run(n: int) -> None:
+        try:
+            start.wait()
+            outcomes[n] = booking_submit(
+                page=page,
+                slot=slot,
+                guest=Guest(name=f"Guest {n}", email=f"guest{n}@example.com"),
+                answers={},
+                url_params={},
+            )
+        except Exception as e:  # collected, asserted on below
+            outcomes[n] = e
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+@pytest.fixture
+def shared_page(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.fail("Concurrency tests need PostgreSQL: run the suite with `make test`.")
+    return BookingPageFactory(tenant=TenantFactory())
+
+
+def test_concurrent_submits_for_one_slot_book_it_once(shared_page):
+    page = shared_page
+    slot = page_free_slots(page)[0]
+    outcomes = submit_concurrently(page, slot, count=4)
+    booked = [o for o in outcomes if isinstance(o, Booking)]
+    assert len(booked) == 1, outcomes
+    assert all(isinstance(o, SlotTaken) for o in outcomes if o not in booked), outcomes
+    assert Booking.objects.filter(page=page, starts_at=slot).count() == 1
+
+
+def test_concurrent_submits_past_the_check_are_stopped_by_the_unique_index(
+    shared_page, monkeypatch
+):
+    """Both threads pass the service's overlap check before either inserts: only the
+    partial unique index can tell them apart, and the loser still gets SlotTaken."""
+    page = shared_page
+    slot = page_free_slots(page)[0]
+    both_checked = threading.Barrier(2, timeout=10)
+    real_overlaps = services.booking_overlaps
+    checks = []
+
+    def overlaps_then_wait(**kwargs):
+        result = real_overlaps(**kwargs)
+        checks.append(result)
+        if len(checks) <= 2:  # the first check of each thread
+            both_checked.wait()
+        return result
+
+    monkeypatch.setattr(services, "booking_overlaps", overlaps_then_wait)
+    outcomes = submit_concurrently(page, slot, count=2)
+    assert checks[:2] == [False, False]
+    assert sorted(type(o).__name__ for o in outcomes) == ["Booking", "SlotTaken"], outcomes
+    assert Booking.objects.filter(page=page, starts_at=slot).count() == 1
