@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "django_ratelimit",  # its system check guards the cache the counters live in
     "bookings",
     "integrations",
 ]
@@ -116,6 +117,23 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# --- Rate limits (django-ratelimit) ----------------------------------------------
+# https://django-ratelimit.readthedocs.io/en/stable/settings.html
+# Booking submissions: per client IP on the public page, per key on the API.
+RATELIMIT_USE_CACHE = "default"
+BOOKING_RATE_LIMIT_PER_IP = "20/10m"
+BOOKING_API_RATE_LIMIT_PER_KEY = "120/m"
+# django-ratelimit's cache check predates Django's own RedisCache and calls it "not
+# officially supported" (W001); it increments with Redis INCR, atomically, so that
+# warning is silenced. The first-run file cache increments read-then-write, so parallel
+# requests may slip a few submissions past a limit (E003): acceptable on a laptop with
+# DEBUG on, and silenced only there. With DEBUG off and no REDIS_URL the check fails.
+SILENCED_SYSTEM_CHECKS = []
+if REDIS_URL:
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
+elif DEBUG:
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Auth (django-allauth) -------------------------------------------------------
 # https://docs.allauth.org/en/latest/account/configuration.html
@@ -188,6 +206,36 @@ FIELD_ENCRYPTION_KEYS = env.list(
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DJANGO_DEBUG is false.")
 
+# --- Salesforce ------------------------------------------------------------------
+# Connected App: https://help.salesforce.com/s/articleView?id=xcloud.connected_app_create.htm
+# Its callback URL must be {LEADSYNC_SITE_URL}/salesforce/oauth/callback/. The first-run
+# defaults (DEBUG only) are the local emulator's demo app (`make run` starts it on :8443).
+_EMULATOR_HOST = "127.0.0.1:8443"
+SALESFORCE_CONSUMER_KEY = env.str(
+    "SALESFORCE_CONSUMER_KEY", default="leadsync-demo-consumer-key" if DEBUG else ""
+)
+SALESFORCE_CONSUMER_SECRET = env.str(
+    "SALESFORCE_CONSUMER_SECRET", default="leadsync-demo-consumer-secret" if DEBUG else ""
+)
+if bool(SALESFORCE_CONSUMER_KEY) != bool(SALESFORCE_CONSUMER_SECRET):
+    raise ImproperlyConfigured(
+        "Set both SALESFORCE_CONSUMER_KEY and SALESFORCE_CONSUMER_SECRET, or neither."
+    )
+SALESFORCE_API_VERSION = env.str("SALESFORCE_API_VERSION", default="59.0")
+if not (SALESFORCE_API_VERSION.endswith(".0") and SALESFORCE_API_VERSION[:-2].isdigit()):
+    raise ImproperlyConfigured("SALESFORCE_API_VERSION looks like 59.0.")
+SALESFORCE_TIMEOUT = env.float("SALESFORCE_TIMEOUT", default=30.0)  # seconds, every call
+# A CA file to verify Salesforce's TLS with (empty: the system / certifi CAs). The
+# emulator's generated CA on a first run.
+SALESFORCE_CA_BUNDLE = env.str(
+    "SALESFORCE_CA_BUNDLE", default=str(VAR_DIR / "emulator" / "ca.pem") if DEBUG else ""
+)
+# Login hosts accepted besides login/test.salesforce.com and *.my.salesforce.com
+# (host[:port], always over https): the emulator's on a first run.
+SALESFORCE_EXTRA_LOGIN_HOSTS = env.list(
+    "SALESFORCE_EXTRA_LOGIN_HOSTS", default=[_EMULATOR_HOST] if DEBUG else []
+)
+
 # --- Celery ----------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # Without REDIS_URL a first run uses kombu's filesystem transport: no server needed.
@@ -198,6 +246,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(VAR_DIR / "celery" / "control"),  # default: the cwd
         "store_processed": False,
     }
 else:

@@ -139,3 +139,7 @@ def isolated_cache(settings):
             "LOCATION": uuid.uuid4().hex,
         }
     }
+
+
+from tests.browser import *  # noqa: E402, F403 - Playwright fixtures (browser, page)
+from tests.fixtures_emulator import *  # noqa: E402, F403 - the Salesforce emulator fixtures

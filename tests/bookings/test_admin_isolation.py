@@ -12,13 +12,15 @@ from django.urls import reverse
 
 from bookings.admin_scoping import TenantScopedAdmin
 from bookings.models import Membership, Tenant
-from tests.factories import MembershipFactory
+from integrations.models import SalesforceConnection
+from tests.factories import MembershipFactory, SalesforceConnectionFactory
 
 pytestmark = pytest.mark.django_db
 
 TENANT_OWNED = {
     Tenant: lambda tenant: tenant,
     Membership: lambda tenant: MembershipFactory(tenant=tenant),
+    SalesforceConnection: lambda tenant: SalesforceConnectionFactory(tenant=tenant),
 }
 
 

@@ -1,0 +1,30 @@
+"""Template tags for the admin: the needs-reconnect banner."""
+
+from django import template
+
+from integrations.salesforce.diagnostics import diagnose
+from integrations.selectors import connections_needing_reconnect
+
+register = template.Library()
+
+
+@register.inclusion_tag("integrations/reconnect_banner.html", takes_context=True)
+def salesforce_reconnect_banner(context) -> dict:
+    """Connections of the current user's tenants that need reconnecting, each with the
+    diagnosis of its last error."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None:
+        return {"items": []}
+    items = [
+        {
+            "connection": connection,
+            "diagnosis": diagnose(
+                connection.last_error_code,
+                connection.last_error_message,
+                connected_at=connection.connected_at,
+            ),
+        }
+        for connection in connections_needing_reconnect(user)
+    ]
+    return {"items": items}
