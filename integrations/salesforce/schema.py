@@ -81,7 +81,19 @@ class FieldFacts:
         """True if the connected user may write this field on create (and update if asked)."""
         if self.calculated or self.auto_number or self.hidden or self.type in COMPOUND_TYPES:
             return False
+        if self.system_state:
+            return False
         return self.createable and (self.updateable or not updating)
+
+    @property
+    def system_state(self) -> bool:
+        """A standard create-only flag the platform itself maintains (Lead.IsConverted is
+        set by lead conversion; Event.IsRecurrence by the recurrence engine). Describe calls
+        them createable so data loads can set them, but a booking must never: rule 6 treats
+        them as system fields."""
+        return (
+            not self.custom and self.type == "boolean" and self.createable and not self.updateable
+        )
 
     @property
     def required_on_create(self) -> bool:

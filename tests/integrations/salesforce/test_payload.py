@@ -474,13 +474,11 @@ def test_record_check_reads_dates_and_datetimes(event, contact):
     ]
 
 
-def test_record_check_refuses_is_converted_only_when_upserting(lead):
+def test_record_check_refuses_is_converted_in_every_write_mode(lead):
     record = valid_lead(IsConverted=False)
 
-    assert codes(lead, record, WriteMode.INSERT) == []
-    assert codes(lead, record, WriteMode.UPSERT) == [
-        ("IsConverted", Code.INVALID_FIELD_FOR_INSERT_UPDATE)
-    ]
+    for mode in (WriteMode.INSERT, WriteMode.UPSERT):
+        assert codes(lead, record, mode) == [("IsConverted", Code.INVALID_FIELD_FOR_INSERT_UPDATE)]
 
 
 def test_record_check_requires_the_overlay_region_field(lead_org):

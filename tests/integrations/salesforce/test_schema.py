@@ -26,7 +26,12 @@ def names(facts) -> list[str]:
 @pytest.mark.parametrize("sobject", OBJECTS)
 def test_picker_offers_exactly_the_createable_fields(sobject):
     describe = describe_load(sobject)
-    expected = {f["name"] for f in describe["fields"] if f["createable"]}
+    create_only_flags = {
+        f["name"]
+        for f in describe["fields"]
+        if f["type"] == "boolean" and not f["custom"] and f["createable"] and not f["updateable"]
+    }
+    expected = {f["name"] for f in describe["fields"] if f["createable"]} - create_only_flags
 
     assert set(names(insertable_fields(describe))) == expected
 
@@ -51,13 +56,14 @@ def test_lead_picker_never_offers_read_only_system_or_compound_fields(lead):
     assert "EmailBouncedReason" not in offered
     for writable in ["LastName", "FirstName", "Company", "Email", "LeadSource", "Status"]:
         assert writable in offered
-    assert len(offered) == 33
+    assert len(offered) == 32
 
 
-def test_is_converted_is_offered_on_insert_only(lead):
-    # The capture says IsConverted is createable but not updateable: Salesforce takes it on
-    # insert, and refuses it when an upsert updates. LeadSync upserts, so it never shows.
-    assert "IsConverted" in names(insertable_fields(lead))
+def test_is_converted_is_never_offered(lead):
+    # The capture says IsConverted is createable (data loads may set it) but not updateable;
+    # lead conversion maintains it, so rule 6 treats it as a system field in every mode.
+    assert raw_field(lead, "IsConverted")["createable"]
+    assert "IsConverted" not in names(insertable_fields(lead))
     assert "IsConverted" not in names(insertable_fields(lead, updating=WriteMode.UPSERT.updates))
 
 
@@ -324,10 +330,12 @@ def test_mapping_to_a_field_the_user_may_not_write_is_refused(lead_org, sf_field
     assert found == [(sf_field, Code.INVALID_FIELD_FOR_INSERT_UPDATE)]
 
 
-def test_is_converted_may_be_mapped_when_records_are_only_inserted(lead_org):
+def test_is_converted_may_not_be_mapped_even_when_records_are_only_inserted(lead_org):
     mappings = [*good_mappings(), constant("IsConverted", "false")]
 
-    assert problems_of(lead_org, mappings, WriteMode.INSERT) == []
+    found = problems_of(lead_org, mappings, WriteMode.INSERT)
+
+    assert found == [("IsConverted", Code.INVALID_FIELD_FOR_INSERT_UPDATE)]
 
 
 def test_formula_field_is_refused_naming_why(lead_org, edit_field):
