@@ -20,7 +20,7 @@ from integrations.crypto import InvalidToken
 from integrations.models import SalesforceConnection
 from integrations.salesforce import client as sf_client
 from integrations.salesforce import oauth
-from integrations.salesforce.errors import Kind, SalesforceError
+from integrations.salesforce.errors import TOKEN_IN_PROGRESS, Kind, SalesforceError
 
 logger = logging.getLogger(__name__)
 Status = SalesforceConnection.Status
@@ -172,7 +172,7 @@ def _refresh_retrying(login_host: str, refresh_token: str) -> oauth.TokenGrant:
         try:
             return oauth.token_refresh(login_host=login_host, refresh_token=refresh_token)
         except SalesforceError as exc:
-            if exc.kind is not Kind.TRANSIENT or wait is None:
+            if TOKEN_IN_PROGRESS not in exc.message.lower() or wait is None:
                 raise
             time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
