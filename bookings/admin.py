@@ -163,3 +163,7 @@ class StaffUserAdmin(UserAdmin):
 def tenant_ids_for_other(tenant_ids: set[int]):
     """Tenants other than `tenant_ids` (a subquery)."""
     return Tenant.objects.exclude(pk__in=tenant_ids).values("pk")
+
+
+# Registered by import; kept in their own modules to stay small.
+from bookings import admin_api_keys, admin_pages  # noqa: E402, F401

@@ -1,3 +1,12 @@
-"""URLs filled in by their issue."""
+"""The booking API, included at "api/v1/" by leadsync/urls.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from bookings import api
+
+app_name = "bookings_api"
+
+urlpatterns = [
+    path("<slug:tenant_slug>/<slug:page_slug>/bookings", api.booking_create, name="bookings"),
+    path("<slug:tenant_slug>/<slug:page_slug>/slots", api.slot_list, name="slots"),
+]

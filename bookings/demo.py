@@ -1,16 +1,38 @@
 """The demo tenant that `make run` loads. Idempotent: running it again changes nothing."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from bookings import services
-from bookings.models import Membership, Tenant
+from bookings.models import BookingPage, Membership, Question, Tenant, Weekday
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "leadsync-demo"  # noqa: S105 - a local demo login, printed by `make run`
+DEMO_PAGE_SLUG = "intro-call"
+
+Kind = Question.Kind
+DEMO_QUESTIONS = [
+    {"key": "company", "label": "Company", "kind": Kind.TEXT, "required": True},
+    {
+        "key": "meeting_type",
+        "label": "What would you like to talk about?",
+        "kind": Kind.CHOICE,
+        "required": True,
+        "choices": ["Demo", "Consultation", "Support"],
+    },
+    {"key": "region", "label": "Region", "kind": Kind.TEXT, "help_text": "e.g. EMEA"},
+    {
+        "key": "phone",
+        "label": "Phone",
+        "kind": Kind.PHONE,
+        "help_text": "With country code, e.g. +44 20 7946 0958.",
+    },
+    {"key": "notes", "label": "Anything we should know?", "kind": Kind.TEXTAREA},
+]
 
 
 @dataclass
@@ -33,6 +55,30 @@ def demo_tenant_setup() -> DemoTenant:
         user = User(username=DEMO_USERNAME, email="demo@leadsync.example")
         user.set_password(DEMO_PASSWORD)
         services.staff_user_create(user=user, tenant=tenant, role=Membership.Role.ADMIN)
+    demo_page_setup(tenant)
     return DemoTenant(
         tenant=tenant, username=DEMO_USERNAME, password=DEMO_PASSWORD, created=created
     )
+
+
+def demo_page_setup(tenant: Tenant) -> BookingPage:
+    """Create (once) the demo booking page /demo/intro-call/ and its questions."""
+    page, _ = BookingPage.objects.get_or_create(
+        tenant=tenant,
+        slug=DEMO_PAGE_SLUG,
+        defaults={
+            "title": "Intro call",
+            "description": "A 30-minute call to see whether we can help.",
+            "duration_minutes": 30,
+            "timezone": tenant.timezone,
+            "weekdays": [d.value for d in Weekday if d <= Weekday.FRIDAY],
+            "day_start": datetime.time(9, 0),
+            "day_end": datetime.time(17, 0),
+        },
+    )
+    for order, question in enumerate(DEMO_QUESTIONS):
+        defaults = {k: v for k, v in question.items() if k != "key"}
+        Question.objects.get_or_create(
+            page=page, key=question["key"], defaults={**defaults, "order": order}
+        )
+    return page

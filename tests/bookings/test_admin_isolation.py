@@ -11,9 +11,15 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from bookings.admin_scoping import TenantScopedAdmin
-from bookings.models import Membership, Tenant
+from bookings.models import ApiKey, Booking, BookingPage, Membership, Tenant
 from integrations.models import SalesforceConnection
-from tests.factories import MembershipFactory, SalesforceConnectionFactory
+from tests.factories import (
+    ApiKeyFactory,
+    BookingFactory,
+    BookingPageFactory,
+    MembershipFactory,
+    SalesforceConnectionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +27,9 @@ TENANT_OWNED = {
     Tenant: lambda tenant: tenant,
     Membership: lambda tenant: MembershipFactory(tenant=tenant),
     SalesforceConnection: lambda tenant: SalesforceConnectionFactory(tenant=tenant),
+    BookingPage: lambda tenant: BookingPageFactory(tenant=tenant),
+    Booking: lambda tenant: BookingFactory(page__tenant=tenant),
+    ApiKey: lambda tenant: ApiKeyFactory(tenant=tenant),
 }
 
 

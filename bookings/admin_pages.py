@@ -1,0 +1,185 @@
+"""Admin of booking pages (with their questions inline) and of bookings."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from bookings import services
+from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin, is_superuser
+from bookings.models import Booking, BookingPage, Question, Weekday
+
+
+class ChoicesField(forms.CharField):
+    """A list of choices edited as one choice per line."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 28})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value)
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class QuestionForm(forms.ModelForm):
+    choices = ChoicesField(
+        required=False, help_text="Single and multiple choice only: one choice per line."
+    )
+
+    class Meta:
+        model = Question
+        fields = ["order", "key", "label", "kind", "required", "max_length", "choices", "help_text"]
+        widgets = {"help_text": forms.TextInput(attrs={"size": 30})}
+
+
+class QuestionInline(TenantScopedInlineMixin, admin.TabularInline):
+    model = Question
+    form = QuestionForm
+    extra = 0
+    ordering = ["order", "pk"]
+
+
+class BookingPageForm(forms.ModelForm):
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=Weekday.choices,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Days guests may book.",
+    )
+
+    class Meta:
+        model = BookingPage
+        fields = [  # the admin's fieldsets decide the order
+            "tenant", "title", "slug", "description", "active", "timezone", "weekdays",
+            "day_start", "day_end", "duration_minutes", "horizon_days", "min_notice_minutes",
+        ]  # fmt: skip
+
+
+def public_url(page: BookingPage) -> str:
+    return f"{settings.SITE_URL}{page.get_absolute_url()}"
+
+
+@admin.register(BookingPage)
+class BookingPageAdmin(TenantScopedAdmin):
+    form = BookingPageForm
+    inlines = [QuestionInline]
+    list_display = ["title", "tenant", "duration_minutes", "active", "public_link"]
+    list_filter = ["active"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["public_link"]
+    fieldsets = [
+        (None, {"fields": ["tenant", "title", "slug", "description", "active", "public_link"]}),
+        (
+            "Availability",
+            {
+                "fields": [
+                    "timezone",
+                    "weekdays",
+                    ("day_start", "day_end"),
+                    "duration_minutes",
+                    "horizon_days",
+                    "min_notice_minutes",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description="Public URL")
+    def public_link(self, page: BookingPage) -> str:
+        if page.pk is None:
+            return "Shown once the page is saved."
+        url = public_url(page)
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
+
+
+class BookingStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("cancelled", "Cancelled")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("active", "cancelled"):
+            return queryset.filter(cancelled_at__isnull=self.value() == "active")
+        return queryset
+
+
+def _table(rows) -> str:
+    if not rows:
+        return "—"
+    body = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
+    return format_html('<table class="leadsync-readonly">{}</table>', body)
+
+
+def _answer_text(value) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "—"
+    return "—" if value is None or value == "" else str(value)
+
+
+@admin.register(Booking)
+class BookingAdmin(TenantScopedAdmin):
+    """Bookings are made by guests: staff read them and may cancel them, nothing else."""
+
+    list_display = ["starts_at", "page", "guest_name", "guest_email", "status", "created_at"]
+    list_filter = [BookingStatusFilter]
+    list_select_related = ["page__tenant"]
+    search_fields = ["guest_name", "guest_email"]
+    date_hierarchy = "starts_at"
+    actions = ["cancel_selected"]
+    fields = [
+        "page",
+        "status",
+        "starts_at",
+        "ends_at",
+        "guest_name",
+        "guest_email",
+        "guest_timezone",
+        "answers_table",
+        "url_params_table",
+        "created_at",
+        "cancelled_at",
+        "uid",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_superuser(request)  # staff cancel; deleting would lose the record
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return self._may(request, None, role=self.manage_role)
+
+    @admin.display(description="Status")
+    def status(self, booking: Booking) -> str:
+        return "Cancelled" if booking.is_cancelled else "Active"
+
+    @admin.display(description="Answers")
+    def answers_table(self, booking: Booking) -> str:
+        labels = dict(booking.page.questions.values_list("key", "label"))
+        return _table(
+            [(labels.get(k, k), _answer_text(v)) for k, v in (booking.answers or {}).items()]
+        )
+
+    @admin.display(description="URL parameters")
+    def url_params_table(self, booking: Booking) -> str:
+        return _table(list((booking.url_params or {}).items()))
+
+    @admin.action(description="Cancel selected bookings", permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset) -> None:
+        active = list(queryset.filter(cancelled_at__isnull=True))
+        for booking in active:
+            services.booking_cancel(booking=booking)
+        self.message_user(request, f"Cancelled {len(active)} booking(s).", messages.SUCCESS)

@@ -1,0 +1,149 @@
+"""The booking API for a tenant's own site forms: /api/v1/<tenant>/<page>/...
+
+Authentication: `Authorization: Bearer <key>` with one of the tenant's API keys.
+Missing or malformed header -> 401; unknown, revoked or another tenant's key -> 403.
+Rate-limited per key (429). Answers are validated exactly like the public page form.
+"""
+
+import functools
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from bookings.models import ApiKey, BookingPage
+from bookings.ratelimits import api_submission_limited, too_many_requests
+from bookings.selectors import api_key_find, page_free_slots, page_get_public
+from bookings.services import Guest, SlotTaken, api_key_mark_used, booking_submit
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, errors: dict[str, list[str]], headers=None):
+        super().__init__(errors)
+        self.status, self.errors, self.headers = status, errors, headers or {}
+
+    def response(self) -> JsonResponse:
+        response = JsonResponse({"errors": self.errors}, status=self.status)
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
+
+
+def _authenticate(request: HttpRequest, tenant_slug: str) -> ApiKey:
+    scheme, _, raw_key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw_key.strip():
+        raise ApiError(
+            401,
+            {"auth": ["Send your API key as 'Authorization: Bearer <key>'."]},
+            {"WWW-Authenticate": 'Bearer realm="leadsync"'},
+        )
+    api_key = api_key_find(raw_key.strip())
+    if api_key is None or not api_key.is_active or api_key.tenant.slug != tenant_slug:
+        raise ApiError(403, {"auth": ["This API key is not valid for this tenant."]})
+    api_key_mark_used(api_key=api_key)
+    return api_key
+
+
+def _page(request: HttpRequest, tenant_slug: str, page_slug: str) -> tuple[ApiKey, BookingPage]:
+    """The request's API key and active page. Raises ApiError (401/403/404)."""
+    api_key = _authenticate(request, tenant_slug)
+    try:
+        return api_key, page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    except Http404:
+        raise ApiError(404, {"page": ["No active booking page here."]}) from None
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body)
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # no unpaired surrogates
+    except (ValueError, UnicodeError):
+        raise ApiError(400, {"body": ["Send a JSON object (UTF-8)."]}) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, {"body": ["Send a JSON object."]})
+    return body
+
+
+def _slot(value: Any):
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None or parsed.tzinfo is None:
+        message = "Send the slot start as ISO 8601 with an offset, e.g. 2030-01-07T09:00:00Z."
+        raise ApiError(400, {"slot": [message]})
+    return parsed
+
+
+def _api_view(view):
+    """Turn an ApiError raised by `view` into its JSON response."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ApiError as e:
+            return e.response()
+
+    return wrapped
+
+
+@csrf_exempt
+@require_POST
+@_api_view
+def booking_create(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonResponse:
+    """POST {"slot", "name", "email", "timezone"?, "answers", "url_params"?} -> 201 {"id", ...}.
+
+    400 with {"errors": {field: [messages]}} for invalid input (answers as "answers.<key>"),
+    409 when the slot is taken, 429 when the key sends too many.
+    """
+    api_key, page = _page(request, tenant_slug, page_slug)
+    if api_submission_limited(request, key_prefix=api_key.prefix):
+        rate = settings.BOOKING_API_RATE_LIMIT_PER_KEY
+        return too_many_requests(
+            json.dumps({"errors": {"rate": ["Too many requests for this API key."]}}),
+            rate=rate,
+            content_type="application/json",
+        )
+    body = _json_body(request)
+    try:
+        booking = booking_submit(
+            page=page,
+            slot=_slot(body.get("slot")),
+            guest=Guest(
+                name=body.get("name", ""),
+                email=body.get("email", ""),
+                timezone=body.get("timezone", ""),
+            ),
+            answers=body.get("answers", {}),
+            url_params=body.get("url_params", {}),
+        )
+    except ValidationError as e:
+        raise ApiError(400, e.message_dict) from None
+    except SlotTaken:
+        raise ApiError(409, {"slot": ["This time is already booked."]}) from None
+    return JsonResponse(
+        {
+            "id": booking.pk,
+            "uid": str(booking.uid),
+            "starts_at": booking.starts_at.isoformat(),
+            "ends_at": booking.ends_at.isoformat(),
+        },
+        status=201,
+    )
+
+
+@require_GET
+@_api_view
+def slot_list(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonResponse:
+    """GET -> {"slots": [ISO 8601 UTC starts], "duration_minutes", "timezone"}."""
+    _, page = _page(request, tenant_slug, page_slug)
+    return JsonResponse(
+        {
+            "slots": [s.isoformat() for s in page_free_slots(page)],
+            "duration_minutes": page.duration_minutes,
+            "timezone": page.timezone,
+        }
+    )

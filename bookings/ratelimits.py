@@ -1,0 +1,42 @@
+"""Rate limits of booking submissions (django-ratelimit over the default cache)."""
+
+import re
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_ratelimit.core import is_ratelimited
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def rate_period_seconds(rate: str) -> int:
+    """The window of a django-ratelimit rate such as "20/10m" (600)."""
+    match = re.fullmatch(r"\d+/(\d*)([smhd])", rate)
+    if not match:
+        raise ValueError(f"not a rate: {rate!r}")
+    return int(match[1] or 1) * _PERIODS[match[2]]
+
+
+def submission_limited(request: HttpRequest, *, group: str, rate: str, key) -> bool:
+    """Count one submission under `group`/`key` and say whether it is over `rate`."""
+    return is_ratelimited(request, group=group, key=key, rate=rate, increment=True)
+
+
+def page_submission_limited(request: HttpRequest) -> bool:
+    """Per client IP, for the public booking form."""
+    rate = settings.BOOKING_RATE_LIMIT_PER_IP
+    return submission_limited(request, group="bookings.page", rate=rate, key="ip")
+
+
+def api_submission_limited(request: HttpRequest, *, key_prefix: str) -> bool:
+    """Per API key, for the booking API."""
+    rate = settings.BOOKING_API_RATE_LIMIT_PER_KEY
+    return submission_limited(
+        request, group="bookings.api", rate=rate, key=lambda group, request: key_prefix
+    )
+
+
+def too_many_requests(message: str, *, rate: str, content_type: str = "text/plain") -> HttpResponse:
+    response = HttpResponse(message, status=429, content_type=content_type)
+    response["Retry-After"] = str(rate_period_seconds(rate))
+    return response

@@ -1,0 +1,168 @@
+"""Public booking pages: /<tenant>/<page>/, its confirmation and the .ics download."""
+
+import zoneinfo
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from bookings.answers import TIMEZONE_CHOICES
+from bookings.forms import BookingForm, PageAnswersForm, slot_choices
+from bookings.ics import booking_ics
+from bookings.models import BookingPage
+from bookings.ratelimits import page_submission_limited, too_many_requests
+from bookings.selectors import (
+    booking_get_by_uid,
+    page_free_slots,
+    page_get_public,
+    page_questions,
+)
+from bookings.services import Guest, SlotTaken, booking_submit
+from bookings.url_params import url_params_from_query
+
+TZ_COOKIE = "leadsync_tz"  # set by the page's inline script from Intl, or by "Update times"
+KNOWN_ZONES = {z for z, _ in TIMEZONE_CHOICES}
+SHOW_TIMES = "show_times"  # the no-JS "Update times" button: re-show, do not book
+SLOT_TAKEN = "Sorry, this time was just booked by someone else. Please pick another time."
+BOT_REFUSED = (
+    "Your booking was refused because the form looked automatically filled in. "
+    "If you are a person, please reload the page and try again."
+)
+RATE_LIMITED = (
+    "Too many booking attempts from your network. Please wait a few minutes and try again."
+)
+
+
+def _zone(page: BookingPage, *candidates: str | None) -> tuple[zoneinfo.ZoneInfo, bool]:
+    """The first known zone among `candidates`, else the page's. Also: was it the default?"""
+    for candidate in candidates:
+        if candidate and candidate in KNOWN_ZONES:
+            return zoneinfo.ZoneInfo(candidate), False
+    return zoneinfo.ZoneInfo(page.timezone), True
+
+
+def _error_summary(*forms) -> list[tuple[str, str]]:
+    """(anchor id, message) for every error, for the summary at the top of the page."""
+    summary = []
+    for form in forms:
+        for name, errors in form.errors.items():
+            field = form[name] if name in form.fields else None
+            anchor = "booking-form"
+            if field is not None:  # a radio group's label points at no input: use the first
+                anchor = field.id_for_label or f"{field.auto_id}_0"
+            label = f"{field.label}: " if field is not None else ""
+            summary += [(anchor, f"{label}{message}") for message in errors]
+    return summary
+
+
+@require_http_methods(["GET", "POST"])
+def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> HttpResponse:
+    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    questions = page_questions(page)
+    posted = request.method == "POST"
+    showing_times = posted and SHOW_TIMES in request.POST
+    submitting = posted and not showing_times
+    if submitting and page_submission_limited(request):
+        return too_many_requests(RATE_LIMITED, rate=settings.BOOKING_RATE_LIMIT_PER_IP)
+
+    cookie_zone = unquote(request.COOKIES.get(TZ_COOKIE, ""))
+    zone, zone_is_default = _zone(page, request.POST.get("timezone"), cookie_zone)
+    data = request.POST if posted else None
+    form = BookingForm(
+        data, page=page, slots=page_free_slots(page), zone=zone, quiet=showing_times,
+        label_suffix="",
+    )  # fmt: skip
+    answers_form = PageAnswersForm(
+        data, questions=questions, prefix="q", quiet=showing_times, label_suffix=""
+    )
+    if submitting:
+        if form.is_bot():
+            return HttpResponse(BOT_REFUSED, status=400, content_type="text/plain")
+        if form.is_valid() & answers_form.is_valid():
+            try:
+                booking = booking_submit(
+                    page=page,
+                    slot=form.cleaned_data["slot"],
+                    guest=Guest(
+                        name=form.cleaned_data["name"],
+                        email=form.cleaned_data["email"],
+                        timezone=str(zone),
+                    ),
+                    answers=answers_form.answers(),
+                    url_params=url_params_from_query(request.META.get("QUERY_STRING", "")),
+                )
+            except SlotTaken:
+                form.add_error("slot", ValidationError(SLOT_TAKEN, code="taken"))
+                free = page_free_slots(page)
+                form.fields["slot"].choices = slot_choices(free, zone, page.duration_minutes)
+            except ValidationError as e:
+                _add_service_errors(e, form, answers_form)
+            else:
+                return redirect(confirmation_url(booking))
+
+    response = render(
+        request,
+        "bookings/page.html",
+        {
+            "page": page,
+            "tenant": page.tenant,
+            "form": form,
+            "answers_form": answers_form,
+            "errors": _error_summary(form, answers_form) if submitting else [],
+            "zone": str(zone),
+            "detect_zone": not posted and zone_is_default,
+            "tz_cookie": TZ_COOKIE,
+            "show_times": SHOW_TIMES,
+        },
+    )
+    if showing_times:
+        response.set_cookie(TZ_COOKIE, str(zone), max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+def _add_service_errors(error: ValidationError, form, answers_form) -> None:
+    for key, messages in error.message_dict.items():
+        target, name = (answers_form, key[8:]) if key.startswith("answers.") else (form, key)
+        if name not in target.fields:
+            target, name = form, None
+        for message in messages:
+            target.add_error(name, message)
+
+
+def confirmation_url(booking) -> str:
+    page = booking.page
+    return reverse("bookings:booked", args=[page.tenant.slug, page.slug, booking.uid])
+
+
+@require_GET
+def booking_confirmation(request: HttpRequest, tenant_slug: str, page_slug: str, uid):
+    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    booking = booking_get_by_uid(page=page, uid=uid)
+    zone, _ = _zone(page, booking.guest_timezone)
+    return render(
+        request,
+        "bookings/confirmation.html",
+        {
+            "page": page,
+            "tenant": page.tenant,
+            "booking": booking,
+            "zone": str(zone),
+            "starts_at": booking.starts_at.astimezone(zone),
+            "ends_at": booking.ends_at.astimezone(zone),
+            "ics_url": reverse("bookings:ics", args=[tenant_slug, page_slug, uid]),
+        },
+    )
+
+
+@require_GET
+def booking_ics_download(request: HttpRequest, tenant_slug: str, page_slug: str, uid):
+    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    booking = booking_get_by_uid(page=page, uid=uid)
+    body = booking_ics(booking, page_url=request.build_absolute_uri(page.get_absolute_url()))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{page.slug}-{booking.uid}.ics"'
+    return response
