@@ -15,23 +15,9 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
     list_filter = ["status"]
     search_fields = ["tenant__name", "sf_username", "sf_org_id"]
     change_form_template = "admin/integrations/salesforceconnection/change_form.html"
-    shown_fields = (
-        "tenant",
-        "status",
-        "login_host",
-        "instance_url",
-        "api_version",
-        "sf_org_id",
-        "sf_user_id",
-        "sf_username",
-        "api_usage",
-        "api_limit",
-        "last_error_code",
-        "last_error_message",
-        "last_error_at",
-        "checked_at",
-        "connected_at",
-    )
+    # The change page shows the connection in its own panel (change_form.html): org,
+    # user, instance URL, API version, usage, the diagnosis of the last error, actions.
+    shown_fields = ("tenant",)
 
     @admin.display(description="API usage")
     def api_usage_display(self, obj: SalesforceConnection) -> str:
