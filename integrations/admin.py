@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from bookings.admin_scoping import TenantScopedAdmin
+from integrations import services
 from integrations.models import SalesforceConnection
 from integrations.salesforce.diagnostics import diagnose
 
@@ -24,6 +25,15 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
         if not obj.api_limit:
             return "—"
         return f"{obj.api_usage} / {obj.api_limit}"
+
+    def delete_model(self, request: HttpRequest, obj: SalesforceConnection) -> None:
+        services.connection_disconnect(connection=obj)  # revoke at Salesforce first
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for connection in queryset:
+            services.connection_disconnect(connection=connection)
+        super().delete_queryset(request, queryset)
 
     def get_fields(self, request: HttpRequest, obj=None):
         return ["tenant"] if obj is None else list(self.shown_fields)

@@ -440,3 +440,19 @@ def test_actions_need_a_signed_in_staff_user(sf_connection, client):
     response = client.post(action_url("test", sf_connection))
     assert response.status_code == 302 and "login" in response["Location"]
     assert client.get(reverse("salesforce:oauth_callback"), {"state": "x"}).status_code == 400
+
+
+def test_deleting_the_connection_in_the_admin_revokes_it_first(
+    sf_emulator, new_connection, admin_a, client_for
+):
+    client = client_for(admin_a)
+    connect(client, new_connection, sf_emulator)
+
+    response = client.post(
+        reverse("admin:integrations_salesforceconnection_delete", args=[new_connection.pk]),
+        {"post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not SalesforceConnection.objects.filter(pk=new_connection.pk).exists()
+    assert emulator_state(sf_emulator)["oauth_calls"]["revoke"] == 1
