@@ -52,9 +52,15 @@ def page_free_slots(
     return [s for s in slots if not any(b0 < s + step and b1 > s for b0, b1 in busy)]
 
 
-def booking_get_by_uid(*, page: BookingPage, uid) -> Booking:
-    """The booking of `page` with public `uid`. Raises Http404 otherwise."""
-    return get_object_or_404(Booking.objects.select_related("page__tenant"), page=page, uid=uid)
+def booking_get_public(*, tenant_slug: str, page_slug: str, uid) -> Booking:
+    """The booking with public `uid` under /<tenant_slug>/<page_slug>/ (also once the page
+    is inactive: a guest keeps their confirmation). Raises Http404 otherwise."""
+    return get_object_or_404(
+        Booking.objects.select_related("page__tenant"),
+        page__tenant__slug=tenant_slug,
+        page__slug=page_slug,
+        uid=uid,
+    )
 
 
 def api_key_hash(raw_key: str) -> str:

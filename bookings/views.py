@@ -16,7 +16,7 @@ from bookings.ics import booking_ics
 from bookings.models import BookingPage
 from bookings.ratelimits import page_submission_limited, too_many_requests
 from bookings.selectors import (
-    booking_get_by_uid,
+    booking_get_public,
     page_free_slots,
     page_get_public,
     page_questions,
@@ -54,7 +54,9 @@ def _error_summary(*forms) -> list[tuple[str, str]]:
             anchor = "booking-form"
             if field is not None:  # a radio group's label points at no input: use the first
                 anchor = field.id_for_label or f"{field.auto_id}_0"
-            label = f"{field.label}: " if field is not None else ""
+            label = f"{field.label.rstrip(':')}: " if field is not None else ""
+            if label.endswith("?: "):  # "Which topic?: ..." reads badly
+                label = label[:-2] + " "
             summary += [(anchor, f"{label}{message}") for message in errors]
     return summary
 
@@ -140,8 +142,8 @@ def confirmation_url(booking) -> str:
 
 @require_GET
 def booking_confirmation(request: HttpRequest, tenant_slug: str, page_slug: str, uid):
-    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
-    booking = booking_get_by_uid(page=page, uid=uid)
+    booking = booking_get_public(tenant_slug=tenant_slug, page_slug=page_slug, uid=uid)
+    page = booking.page
     zone, _ = _zone(page, booking.guest_timezone)
     return render(
         request,
@@ -160,8 +162,8 @@ def booking_confirmation(request: HttpRequest, tenant_slug: str, page_slug: str,
 
 @require_GET
 def booking_ics_download(request: HttpRequest, tenant_slug: str, page_slug: str, uid):
-    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
-    booking = booking_get_by_uid(page=page, uid=uid)
+    booking = booking_get_public(tenant_slug=tenant_slug, page_slug=page_slug, uid=uid)
+    page = booking.page
     body = booking_ics(booking, page_url=request.build_absolute_uri(page.get_absolute_url()))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{page.slug}-{booking.uid}.ics"'

@@ -225,3 +225,11 @@ def test_every_question_kind_renders_on_the_page(client, booking_page):
     html = client.get(booking_page.get_absolute_url()).content.decode()
     for kind in Question.Kind.values:
         assert f'name="q-k_{kind}"' in html
+
+
+def test_confirmation_stays_reachable_after_the_page_is_deactivated(client, booking_page):
+    booking = BookingFactory(page=booking_page)
+    booking_page.active = False
+    booking_page.save()
+    assert client.get(f"/acme/intro/booked/{booking.uid}/").status_code == 200
+    assert client.get(f"/acme/intro/booked/{booking.uid}.ics").status_code == 200
