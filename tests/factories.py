@@ -8,7 +8,15 @@ from django.contrib.auth import get_user_model
 
 from bookings.models import ApiKey, Booking, BookingPage, Membership, Question, Tenant
 from bookings.selectors import api_key_hash
-from integrations.models import SalesforceConnection
+from integrations.models import (
+    Delivery,
+    DeliveryAttempt,
+    FieldMapping,
+    SalesforceConnection,
+    SObjectSchema,
+    SyncTarget,
+)
+from integrations.salesforce.emulator.schema import Schema
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -122,3 +130,77 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
     raw_key = factory.LazyFunction(lambda: f"lsk_test_{secrets.token_urlsafe(24)}")
     prefix = factory.Sequence(lambda n: f"lsk_{n:08x}")
     key_hash = factory.LazyAttribute(lambda k: api_key_hash(k.raw_key))
+
+
+def org_describe(sobject: str = "Lead") -> dict:
+    """The emulator org's describe of `sobject`: the real capture plus LeadSync's overlay."""
+    return Schema().describe(sobject)
+
+
+class SObjectSchemaFactory(factory.django.DjangoModelFactory):
+    """A cached describe, by default the emulator org's Lead."""
+
+    class Meta:
+        model = SObjectSchema
+
+    connection = factory.SubFactory(SalesforceConnectionFactory)
+    sobject = "Lead"
+    describe = factory.LazyAttribute(lambda s: org_describe(s.sobject))
+    fetched_at = factory.LazyFunction(lambda: datetime.datetime.now(datetime.UTC))
+
+
+class SyncTargetFactory(factory.django.DjangoModelFactory):
+    """An enabled Lead target in upsert mode keyed by LeadSync_Booking_Id__c."""
+
+    class Meta:
+        model = SyncTarget
+
+    page = factory.SubFactory(BookingPageFactory)
+    sobject = "Lead"
+    enabled = True
+    write_mode = SyncTarget.WriteMode.UPSERT
+    key_field = "LeadSync_Booking_Id__c"
+
+
+class FieldMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FieldMapping
+
+    target = factory.SubFactory(SyncTargetFactory)
+    sf_field = "Company"
+    source_kind = FieldMapping.SourceKind.CONSTANT
+    constant_value = "Acme"
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    """A delivery of a booking to its page's target, on the page tenant's connection."""
+
+    class Meta:
+        model = Delivery
+
+    booking = factory.SubFactory(BookingFactory)
+    target = factory.LazyAttribute(lambda d: SyncTargetFactory(page=d.booking.page))
+    connection = factory.LazyAttribute(
+        lambda d: (
+            SalesforceConnection.objects.filter(tenant=d.booking.page.tenant).first()
+            or SalesforceConnectionFactory(tenant=d.booking.page.tenant)
+        )
+    )
+    sobject = "Lead"
+    status = Delivery.Status.PENDING
+    next_attempt_at = factory.LazyFunction(lambda: datetime.datetime.now(datetime.UTC))
+
+
+class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeliveryAttempt
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    started_at = factory.LazyFunction(lambda: datetime.datetime.now(datetime.UTC))
+    duration_ms = 120
+    operation = "upsert"
+    outcome = DeliveryAttempt.Outcome.FAILED
+    http_status = 400
+    error_code = "REQUIRED_FIELD_MISSING"
+    message = "Required fields are missing: [Company]"
+    fields = factory.LazyFunction(lambda: ["Company"])

@@ -1,5 +1,5 @@
-"""Outbound-sync models. `tenant_path` names the lookup to the owning Tenant (see
-bookings.admin_scoping)."""
+"""The Salesforce connection of a tenant. `tenant_path` names the lookup to the owning
+Tenant (see bookings.admin_scoping)."""
 
 from django.db import models
 

@@ -1,0 +1,108 @@
+"""The outbox: one Delivery per (booking, target), and a row for every attempt."""
+
+from django.conf import settings
+from django.db import models
+
+from bookings.models import Booking
+from integrations.models.connection import SalesforceConnection
+from integrations.models.mapping import SyncTarget
+
+
+class Delivery(models.Model):
+    """A booking on its way to one Salesforce object. Created in the booking's own
+    transaction (transactional outbox); moved along only by integrations.delivery services.
+
+    pending → sending → sent | retrying (→ sending …) | failed | held; failed/held may be
+    resent (→ pending) or dismissed (kept for audit).
+    """
+
+    tenant_path = "booking__page__tenant"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        RETRYING = "retrying", "Retrying"
+        FAILED = "failed", "Failed"
+        HELD = "held", "Held"
+        DISMISSED = "dismissed", "Dismissed"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="deliveries")
+    target = models.ForeignKey(
+        SyncTarget, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    connection = models.ForeignKey(
+        SalesforceConnection, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    sobject = models.CharField("Salesforce object", max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When sending began; a stale claim is taken back."
+    )
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    sf_record_id = models.CharField("Salesforce record id", max_length=18, blank=True)
+    payload = models.JSONField(null=True, blank=True, help_text="The record as last sent.")
+    last_error_code = models.CharField(max_length=100, blank=True)
+    last_error_message = models.TextField(blank=True)
+    last_error_fields = models.JSONField(default=list, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    dismissed_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "target"], name="delivery_unique_target")
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["connection", "status"], name="delivery_connection_status"),
+            models.Index(fields=["last_error_code"], name="delivery_error_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Booking {self.booking_id} → {self.sobject} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending one delivery: what went out and what Salesforce answered."""
+
+    tenant_path = "delivery__booking__page__tenant"
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Will retry"
+        FAILED = "failed", "Failed"
+        HELD = "held", "Held"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    operation = models.CharField(
+        max_length=30, blank=True, help_text="upsert, create, collection upsert, pre-send check…"
+    )
+    api_call_id = models.UUIDField(
+        null=True, blank=True, help_text="Shared by the records of one Salesforce call."
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    message = models.TextField(blank=True)
+    fields = models.JSONField(default=list, blank=True)
+    sf_record_id = models.CharField(max_length=18, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["delivery", "-started_at"], name="attempt_delivery")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.error_code}".strip()
