@@ -52,3 +52,7 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
         # Nothing to save by hand: every field is Salesforce's.
         extra_context.update(show_save=False, show_save_and_continue=False)
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+# One module per concern; importing them registers their admin classes.
+from integrations import admin_dashboard, admin_deliveries, admin_mappings  # noqa: E402, F401

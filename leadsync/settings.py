@@ -278,7 +278,28 @@ CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Task modules beyond `<app>.tasks` autodiscovery: one per concern.
+CELERY_IMPORTS = [
+    "integrations.schema_tasks",
+    "integrations.delivery_tasks",
+    "integrations.alert_tasks",
+]
+DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    # Enqueue due deliveries, so a broker outage or a lost task delays, never loses.
+    "deliveries-sweep": {
+        "task": "integrations.deliveries_sweep",
+        "schedule": DELIVERY_SWEEP_SECONDS,
+    },
+    # Re-describe every mapped object and re-check mappings before a booking fails.
+    "schemas-refresh": {"task": "integrations.schemas_refresh_all", "schedule": 24 * 3600},
+    # Test each connected org (refresh grant + limits) so a broken connection shows early.
+    "connections-check": {"task": "integrations.connections_check_all", "schedule": 3600},
+    # Failure alerts and the hourly digest (throttled in the database, not here).
+    "alerts-send": {"task": "integrations.alerts_send", "schedule": 300},
+    # Retention: prune payloads and attempts of old sent deliveries.
+    "deliveries-prune": {"task": "integrations.deliveries_prune", "schedule": 24 * 3600},
+}
 
 # --- Logging ---------------------------------------------------------------------
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")

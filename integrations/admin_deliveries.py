@@ -1,0 +1,1 @@
+"""Admin for this concern; filled in by its issue."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the dashboard issue: alerts, digests, retention, bulk resend."""

@@ -1,0 +1,1 @@
+"""Receivers of bookings signals (connected in IntegrationsConfig.ready)."""

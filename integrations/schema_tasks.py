@@ -1,0 +1,3 @@
+"""Celery tasks of the mapping issue: schema refresh and connection health.
+
+Thin: load rows, call a service."""
