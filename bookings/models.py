@@ -19,12 +19,34 @@ def validate_timezone(value: str) -> None:
         )
 
 
+def reserved_url_prefixes() -> set[str]:
+    """First path segments the site itself uses (admin, accounts, api, ...): a tenant with
+    such a slug would have public pages nobody can reach, since those routes match first."""
+    from django.urls import get_resolver
+
+    prefixes = {"static", "media"}
+    for pattern in get_resolver().url_patterns:
+        first = str(pattern.pattern).lstrip("^").split("/", 1)[0]
+        if first and "<" not in first:
+            prefixes.add(first)
+    return prefixes
+
+
+def validate_tenant_slug(value: str) -> None:
+    if value.lower() in reserved_url_prefixes():
+        raise ValidationError(f"{value!r} is used by the site's own URLs; choose another slug.")
+
+
 class Tenant(models.Model):
     """A customer company. Everything it owns is reachable through `tenant_path`."""
 
     tenant_path = "pk"
 
-    slug = models.SlugField(unique=True, help_text="Used in public URLs: /<slug>/<page>/.")
+    slug = models.SlugField(
+        unique=True,
+        validators=[validate_tenant_slug],
+        help_text="Used in public URLs: /<slug>/<page>/.",
+    )
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
