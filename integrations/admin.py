@@ -50,7 +50,9 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
             )
             extra_context["can_act"] = self.has_change_permission(request, obj)
         # Nothing to save by hand: every field is Salesforce's.
-        extra_context.update(show_save=False, show_save_and_continue=False)
+        extra_context.update(
+            show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+        )
         return super().change_view(request, object_id, form_url, extra_context)
 
 
