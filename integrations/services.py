@@ -57,6 +57,10 @@ def connection_complete_oauth(
     connection.connected_at = connection.checked_at = timezone.now()
     _error_clear(connection)
     connection.save()
+    # Deliveries held while the connection was refused go out by themselves now.
+    from integrations.delivery_services import deliveries_release_held
+
+    deliveries_release_held(connection=connection)
     if old_refresh and old_refresh != grant.refresh_token:
         # Each user may hold 5 grants per app (reference §1): give the old one back.
         transaction.on_commit(lambda: _revoke_quietly(login_host, old_refresh))

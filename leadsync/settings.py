@@ -301,6 +301,47 @@ CELERY_BEAT_SCHEDULE = {
     "deliveries-prune": {"task": "integrations.deliveries_prune", "schedule": 24 * 3600},
 }
 
+# --- Delivery pipeline -------------------------------------------------------------
+# How bookings reach Salesforce (integrations.delivery, ../shared/DESIGN.md "The flow of
+# one booking"). Waits live in the database (Delivery.next_attempt_at), never in countdowns.
+# Records per claim: one sObject Collections call carries at most 200 (reference §3).
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=200)
+if not 1 <= DELIVERY_BATCH_SIZE <= 200:
+    raise ImproperlyConfigured("DELIVERY_BATCH_SIZE is between 1 and 200.")
+# Batching off sends one request per record (the bench compares both).
+DELIVERY_BATCHING = env.bool("DELIVERY_BATCHING", default=True)
+# Claims one push task may take before it leaves the rest to the next task (bounded drain).
+DELIVERY_DRAIN_ROUNDS = env.int("DELIVERY_DRAIN_ROUNDS", default=10)
+# A delivery `sending` longer than this lost its worker: it is taken back and retried.
+# Must exceed the longest push (CELERY_TASK_TIME_LIMIT).
+DELIVERY_SENDING_TIMEOUT = env.float("DELIVERY_SENDING_TIMEOUT", default=300.0)
+# Waits before retry 1, 2, ... after a transient error (seconds, ±20 % jitter); after the
+# last one the delivery fails. About a day in all.
+DELIVERY_RETRY_DELAYS = [
+    float(s)
+    for s in env.list("DELIVERY_RETRY_DELAYS", default=[30, 120, 600, 1800, 7200, 21600, 43200])
+]
+if not DELIVERY_RETRY_DELAYS:
+    raise ImproperlyConfigured("DELIVERY_RETRY_DELAYS needs at least one delay.")
+# Stop sending for a connection above this share of its daily API limit, or on
+# REQUEST_LIMIT_EXCEEDED, for DELIVERY_API_PAUSE_SECONDS at a time.
+DELIVERY_API_USAGE_PAUSE_RATIO = env.float("DELIVERY_API_USAGE_PAUSE_RATIO", default=0.8)
+DELIVERY_API_PAUSE_SECONDS = env.float("DELIVERY_API_PAUSE_SECONDS", default=900.0)
+
+# --- Dashboard and alerts ----------------------------------------------------------
+# The failed-posts dashboard, failure alerts and retention (integrations.alerts, .resend).
+# Payloads and attempts of sent deliveries are pruned after this many days; failed ones
+# are kept until resolved.
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
+# While failures continue, tenant admins get at most one digest per this many minutes.
+ALERT_DIGEST_MINUTES = env.int("ALERT_DIGEST_MINUTES", default=60)
+# "Resend all matching" works through its deliveries in chunks of this size, one task each.
+RESEND_JOB_CHUNK_SIZE = env.int("RESEND_JOB_CHUNK_SIZE", default=200)
+if min(DELIVERY_RETENTION_DAYS, ALERT_DIGEST_MINUTES, RESEND_JOB_CHUNK_SIZE) < 1:
+    raise ImproperlyConfigured(
+        "DELIVERY_RETENTION_DAYS, ALERT_DIGEST_MINUTES and RESEND_JOB_CHUNK_SIZE must be >= 1."
+    )
+
 # --- Logging ---------------------------------------------------------------------
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING = {

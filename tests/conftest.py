@@ -141,5 +141,88 @@ def isolated_cache(settings):
     }
 
 
+# -- the delivery pipeline: a worker that reaches the emulator (issue #6) ---------------------
+
+PIPELINE_QUEUE = "pipeline-tests"
+#: Settings of the pipeline worker process: short timeouts and retry delays so a test of a
+#: retry or a lost worker takes seconds (production defaults are in leadsync/settings.py).
+PIPELINE_WORKER_SETTINGS = {
+    "SALESFORCE_TIMEOUT": "3",
+    "DELIVERY_SENDING_TIMEOUT": "6",
+    "DELIVERY_RETRY_DELAYS": "0.3,0.3,0.3,0.3",
+    "DELIVERY_API_PAUSE_SECONDS": "900",
+}
+
+
+def pipeline_worker_start(server, *, queue: str, log_path: Path, concurrency: int = 2):
+    """A `celery worker` subprocess on `queue` whose settings reach the emulator `server`
+    (its CA, its Connected App) and use this session's test database. Its own process
+    group, so a test may SIGKILL the whole worker."""
+    from integrations.salesforce.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    env = {
+        **os.environ,
+        **PIPELINE_WORKER_SETTINGS,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "SALESFORCE_CA_BUNDLE": server.ca_path,
+        "SALESFORCE_CONSUMER_KEY": DEFAULT_CLIENT_ID,
+        "SALESFORCE_CONSUMER_SECRET": DEFAULT_CLIENT_SECRET,
+    }
+    name = f"pipeline-{uuid.uuid4().hex[:8]}@localhost"
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "leadsync", "worker", "--loglevel", "INFO",
+             "--concurrency", str(concurrency), "--hostname", name, "-Q", queue,
+             "--without-mingle", "--without-gossip", "--without-heartbeat"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    from leadsync.celery import app
+
+    wait_until(
+        lambda: proc.poll() is not None or app.control.ping(destination=[name], timeout=0.5),
+        timeout=60,
+        message="the pipeline worker to answer ping",
+    )
+    if proc.poll() is not None:
+        pytest.fail(f"pipeline worker exited early:\n{log_path.read_text()}")
+    proc.log_path = log_path
+    return proc
+
+
+def pipeline_worker_stop(proc) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def pipeline_worker(
+    django_db_setup, django_db_blocker, redis_url, sf_emulator_server, tmp_path_factory
+):
+    """A real worker on the pipeline's own queue that reaches the session's emulator."""
+    log = tmp_path_factory.mktemp("pipeline-worker") / "worker.log"
+    with django_db_blocker.unblock():
+        proc = pipeline_worker_start(sf_emulator_server, queue=PIPELINE_QUEUE, log_path=log)
+    yield proc
+    pipeline_worker_stop(proc)
+
+
+@pytest.fixture
+def pipeline_queue():
+    """Tasks this test enqueues go to the pipeline worker's queue (not the shared one,
+    whose worker cannot reach the emulator)."""
+    from leadsync.celery import app
+
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = PIPELINE_QUEUE
+    yield PIPELINE_QUEUE
+    app.conf.task_default_queue = previous
+
+
 from tests.browser import *  # noqa: E402, F403 - Playwright fixtures (browser, page)
 from tests.fixtures_emulator import *  # noqa: E402, F403 - the Salesforce emulator fixtures

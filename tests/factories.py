@@ -204,3 +204,24 @@ class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
     error_code = "REQUIRED_FIELD_MISSING"
     message = "Required fields are missing: [Company]"
     fields = factory.LazyFunction(lambda: ["Company"])
+
+
+def lead_page_with_target(*, tenant, slug: str = "intro", write_mode: str = "upsert", **page):
+    """A booking page posting to Lead (upsert by LeadSync_Booking_Id__c unless
+    `write_mode="insert"`): a required company question, and mappings from the company,
+    the guest's name and email, the `LeadSource` URL parameter (rule 7) and the org's
+    required custom field `Region__c` (a constant)."""
+    page_row = BookingPageFactory(tenant=tenant, slug=slug, title="Intro call", **page)
+    QuestionFactory(page=page_row, key="company", label="Company", required=True, order=1)
+    target = SyncTargetFactory(page=page_row, write_mode=write_mode)
+    Kind = FieldMapping.SourceKind
+    for sf_field, kind, key in [
+        ("Company", Kind.QUESTION, "company"),
+        ("FirstName", Kind.BOOKING, "guest_first_name"),
+        ("LastName", Kind.BOOKING, "guest_last_name"),
+        ("Email", Kind.BOOKING, "guest_email"),
+        ("LeadSource", Kind.URL_PARAM, ""),
+    ]:
+        FieldMappingFactory(target=target, sf_field=sf_field, source_kind=kind, source_key=key)
+    FieldMappingFactory(target=target, sf_field="Region__c", constant_value="EMEA")
+    return page_row

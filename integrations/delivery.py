@@ -1,0 +1,332 @@
+"""The push: claim due deliveries of one connection, build their records, send them
+(integrations.salesforce.push) and write each outcome back, with an attempt row each.
+
+    deliveries_push(*, connection_id: int) -> PushReport
+    deliveries_claim(*, connection_id: int, limit: int) -> Claim
+
+Claims are atomic (`SELECT ... FOR UPDATE SKIP LOCKED` then a conditional UPDATE that
+stamps a claim token): two workers never send the same delivery, and a result is only
+written while its claim holds (a stale claim taken back by the sweeper is not overwritten
+by its late worker). Outcomes (DESIGN.md "Error classes"):
+
+- sent: the Salesforce id is stored.
+- transient: `retrying`, `next_attempt_at` after delivery_retry_delay(attempts);
+  `failed` once the schedule is used up. REQUEST_LIMIT_EXCEEDED also pauses the
+  connection (every due delivery waits DELIVERY_API_PAUSE_SECONDS).
+- session (still refused after the client's one refresh) and connection: the connection
+  turns needs_reconnect and all its deliveries are held (deliveries_hold).
+- permanent, or refused by our pre-send check: `failed` at once with the error's code,
+  message and fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integrations import delivery_services
+from integrations.delivery_selectors import RecordBuilder
+from integrations.models import Delivery, DeliveryAttempt, SalesforceConnection
+from integrations.salesforce.client import client_for
+from integrations.salesforce.errors import Kind, SalesforceError
+from integrations.salesforce.push import PushItem, PushOutcome, records_push
+from integrations.salesforce.schema import WriteMode
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+Outcome = DeliveryAttempt.Outcome
+
+API_USAGE_PAUSED = "API_USAGE_PAUSED"
+REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
+
+
+@dataclass
+class Claim:
+    token: uuid.UUID
+    deliveries: list[Delivery]
+
+
+@dataclass
+class PushReport:
+    """What one push task did (for logs, tests and the bench)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    held: int = 0
+    paused: bool = False
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
+    """Claim up to `limit` due deliveries of one connection (oldest due first): they turn
+    `sending` under a new claim token, and their attempt count goes up by one."""
+    token, now = uuid.uuid4(), timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                connection_id=connection_id,
+                status__in=delivery_services.DUE_STATUSES,
+                next_attempt_at__lte=now,
+            )
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(
+                status=Status.SENDING,
+                claim_token=token,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+    deliveries = list(
+        Delivery.objects.filter(pk__in=ids, claim_token=token)
+        .select_related("booking__page__tenant", "target")
+        .order_by("pk")
+    )
+    return Claim(token=token, deliveries=deliveries)
+
+
+def deliveries_push(*, connection_id: int) -> PushReport:
+    """Drain the due deliveries of one connection: claim (up to DELIVERY_BATCH_SIZE), send,
+    record; again while more are due, at most DELIVERY_DRAIN_ROUNDS times. Safe to run
+    twice and concurrently. Returns a PushReport."""
+    report = PushReport()
+    connection = SalesforceConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return report
+    delivery_services.deliveries_reclaim_stale(connection_id=connection_id)
+    client = client_for(connection)
+    builder = RecordBuilder(connection=connection, client=client)
+    for _ in range(settings.DELIVERY_DRAIN_ROUNDS):
+        connection.refresh_from_db()
+        if not connection.is_connected:
+            delivery_services.deliveries_hold_not_connected(connection=connection)
+            break
+        if _paused(connection, client, report):
+            break
+        claim = deliveries_claim(connection_id=connection_id, limit=settings.DELIVERY_BATCH_SIZE)
+        if not claim.deliveries:
+            break
+        report.claimed += len(claim.deliveries)
+        if not _send(connection, client, builder, claim, report):
+            break
+    logger.info(
+        "Push done: tenant=%s connection=%s claimed=%s sent=%s retrying=%s failed=%s held=%s",
+        connection.tenant_id,
+        connection.pk,
+        report.claimed,
+        report.sent,
+        report.retrying,
+        report.failed,
+        report.held,
+    )
+    return report
+
+
+# -- one claim ------------------------------------------------------------------------------
+
+
+def _send(
+    connection: SalesforceConnection,
+    client,
+    builder: RecordBuilder,
+    claim: Claim,
+    report: PushReport,
+) -> bool:
+    """Build, check, send and record one claim. Returns False when sending must stop
+    (the connection was refused or paused)."""
+    groups: dict[tuple[str, str, str], list[tuple[Delivery, PushItem]]] = {}
+    payloads: dict[int, dict | None] = {}
+    for delivery in claim.deliveries:
+        built = builder.build(delivery)
+        if built.error is not None:
+            _record(claim, delivery, built.outcome(), report, payload=built.stored_payload)
+            if built.error.kind in (Kind.CONNECTION, Kind.SESSION):
+                report.held += _hold(connection, claim, built.error)
+                return False
+            continue
+        item = PushItem(
+            ref=delivery.pk,
+            record=built.record,
+            key=built.key,
+            lookup_first=built.write_mode is WriteMode.INSERT and delivery.attempts > 1,
+        )
+        group = (built.sobject, built.write_mode.value, built.key_field)
+        groups.setdefault(group, []).append((delivery, item))
+        payloads[delivery.pk] = built.record if built.fresh else None
+
+    keep_going = True
+    for (sobject, write_mode, key_field), members in groups.items():
+        outcomes = records_push(
+            client,
+            sobject=sobject,
+            write_mode=WriteMode(write_mode),
+            key_field=key_field,
+            items=[item for _, item in members],
+            batching=settings.DELIVERY_BATCHING,
+        )
+        refused = None
+        for (delivery, _), outcome in zip(members, outcomes, strict=True):
+            _record(claim, delivery, outcome, report, payload=payloads[delivery.pk])
+            error = outcome.error
+            if error is not None and error.kind in (Kind.CONNECTION, Kind.SESSION):
+                refused = error
+            elif error is not None and error.code == REQUEST_LIMIT_EXCEEDED:
+                keep_going = False
+        if refused is not None:
+            report.held += _hold(connection, claim, refused)
+            return False
+    if not keep_going:
+        delivery_services.deliveries_pause(
+            connection=connection,
+            code=REQUEST_LIMIT_EXCEEDED,
+            message="Salesforce refused: the org's daily API limit is reached. Paused.",
+        )
+        report.paused = True
+    return keep_going
+
+
+def _record(
+    claim: Claim,
+    delivery: Delivery,
+    outcome: PushOutcome,
+    report: PushReport,
+    *,
+    payload: dict | None,
+) -> None:
+    """Write one outcome on its delivery (only while our claim holds) and its attempt row."""
+    now = timezone.now()
+    error = outcome.error
+    changes: dict = {"claim_token": None, "updated_at": now}
+    if payload is not None:
+        changes["payload"] = payload
+    if error is None:
+        attempt_outcome = Outcome.SENT
+        changes.update(
+            status=Status.SENT,
+            sf_record_id=outcome.record_id or "",
+            sent_at=now,
+            next_attempt_at=None,
+            last_error_code="",
+            last_error_message="",
+            last_error_fields=[],
+        )
+    else:
+        attempt_outcome, status, next_at = _after_error(delivery, error, now)
+        changes.update(
+            status=status,
+            next_attempt_at=next_at,
+            last_error_code=error.code[:100],
+            last_error_message=error.message,
+            last_error_fields=error.fields,
+        )
+    with transaction.atomic():
+        updated = Delivery.objects.filter(pk=delivery.pk, claim_token=claim.token).update(**changes)
+        DeliveryAttempt.objects.create(
+            delivery_id=delivery.pk,
+            started_at=datetime.fromtimestamp(outcome.started_at, tz=UTC),
+            duration_ms=outcome.duration_ms,
+            operation=outcome.operation,
+            api_call_id=outcome.api_call_id,
+            outcome=attempt_outcome,
+            http_status=outcome.http_status,
+            error_code=error.code[:100] if error else "",
+            message=_attempt_message(outcome),
+            fields=error.fields if error else [],
+            sf_record_id=outcome.record_id or "",
+        )
+    if not updated:
+        logger.warning("Result for a claim taken back meanwhile: delivery=%s", delivery.pk)
+        return
+    status = changes["status"]
+    setattr(report, status, getattr(report, status) + 1)
+    if error is not None:
+        report.outcomes[error.code] = report.outcomes.get(error.code, 0) + 1
+        logger.warning(
+            "Delivery not sent: delivery=%s tenant=%s code=%s status=%s",
+            delivery.pk,
+            delivery.booking.page.tenant_id,
+            error.code,
+            changes["status"],
+        )
+
+
+def _after_error(
+    delivery: Delivery, error: SalesforceError, now: datetime
+) -> tuple[str, str, datetime | None]:
+    """(attempt outcome, new status, next attempt) after `error`."""
+    if error.kind in (Kind.CONNECTION, Kind.SESSION):
+        return Outcome.HELD, Status.HELD, None
+    if error.kind is Kind.TRANSIENT:
+        delay = delivery_services.delivery_retry_delay(delivery.attempts)
+        if delay is not None:
+            if error.code == REQUEST_LIMIT_EXCEEDED:
+                delay = max(delay, settings.DELIVERY_API_PAUSE_SECONDS)
+            return Outcome.RETRY, Status.RETRYING, now + timedelta(seconds=delay)
+    return Outcome.FAILED, Status.FAILED, None
+
+
+def _attempt_message(outcome: PushOutcome) -> str:
+    if outcome.error is not None:
+        return outcome.error.message
+    if outcome.found_existing:
+        return "Found the record an earlier attempt created; not created again."
+    return "Created." if outcome.created else "Updated."
+
+
+# -- connection-wide decisions -----------------------------------------------------------------
+
+
+def _usage_high(connection: SalesforceConnection) -> bool:
+    used, limit = connection.api_usage, connection.api_limit
+    if not limit or used is None:
+        return False
+    return used >= settings.DELIVERY_API_USAGE_PAUSE_RATIO * limit
+
+
+def _paused(connection: SalesforceConnection, client, report: PushReport) -> bool:
+    """Near the daily API limit: do not claim; push due deliveries out by the pause and
+    say why on each. When an earlier pause ran out, ask Salesforce for the current usage
+    first (one /limits call) rather than trusting the stale figure."""
+    if not _usage_high(connection):
+        return False
+    due = Delivery.objects.filter(
+        connection=connection,
+        status__in=delivery_services.DUE_STATUSES,
+        next_attempt_at__lte=timezone.now(),
+    )
+    if due.filter(last_error_code__in=[API_USAGE_PAUSED, REQUEST_LIMIT_EXCEEDED]).exists():
+        try:
+            client.limits()  # stores the current usage on the connection
+        except SalesforceError as error:
+            logger.warning("Usage check failed: connection=%s %s", connection.pk, error.code)
+        connection.refresh_from_db()
+        if not _usage_high(connection):
+            return False
+    share = connection.api_usage / connection.api_limit
+    delivery_services.deliveries_pause(
+        connection=connection,
+        code=API_USAGE_PAUSED,
+        message=f"Paused: {connection.api_usage} of {connection.api_limit} daily API calls used "
+        f"({share:.0%}, the pause starts at "
+        f"{settings.DELIVERY_API_USAGE_PAUSE_RATIO:.0%}). Sending resumes when usage falls.",
+    )
+    report.paused = True
+    return True
+
+
+def _hold(connection: SalesforceConnection, claim: Claim, error: SalesforceError) -> int:
+    return delivery_services.deliveries_hold(
+        connection=connection, error=error, claim_token=claim.token
+    )

@@ -1,0 +1,158 @@
+"""Reads of the delivery pipeline: the record a delivery sends, and deliveries as the
+admin shows them.
+
+    RecordBuilder(connection=..., client=...).build(delivery) -> Built
+        The record of one delivery: its stored payload (a retry or plain resend sends
+        exactly what was built first) or, when there is none, built now from the target's
+        current mapping (integrations.records.record_for, the one record builder) and the
+        cached describe; then the pre-send check (record_check) against that describe.
+        The describe is fetched once and cached (SObjectSchema) when missing.
+    deliveries_of_booking(booking) -> QuerySet[Delivery]
+    delivery_record_url(delivery) -> str   "Open in Salesforce" ({instance_url}/{id})
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from bookings.models import Booking
+from integrations.models import Delivery, SalesforceConnection, SObjectSchema, SyncTarget
+from integrations.records import booking_key_value, record_for, target_mapping_specs
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.errors import Kind, SalesforceError
+from integrations.salesforce.mapping import MappingSpec
+from integrations.salesforce.push import PushOutcome
+from integrations.salesforce.record_check import record_check
+from integrations.salesforce.schema import WriteMode
+
+TARGET_GONE = "TARGET_DELETED"
+
+
+@dataclass
+class Built:
+    """One delivery's record, ready to send, or why it cannot be sent (`error`)."""
+
+    sobject: str
+    write_mode: WriteMode
+    key_field: str
+    key: str
+    record: dict[str, Any]
+    fresh: bool  # built now (store it as the delivery's payload)
+    error: SalesforceError | None = None
+    operation: str = "pre-send check"
+
+    @property
+    def stored_payload(self) -> dict[str, Any] | None:
+        """What to store as the payload: a freshly built record, even one we refuse."""
+        return self.record if self.fresh and self.record else None
+
+    def outcome(self) -> PushOutcome:
+        """The attempt of a delivery refused before any record call."""
+        return PushOutcome(
+            ref=0, operation=self.operation, api_call_id=None, started_at=time.time(),
+            error=self.error, http_status=self.error.http_status if self.error else None,
+        )  # fmt: skip
+
+
+class RecordBuilder:
+    """Builds the records of one claim; caches describes and mapping specs meanwhile."""
+
+    def __init__(self, *, connection: SalesforceConnection, client: SalesforceClient) -> None:
+        self.connection = connection
+        self.client = client
+        self._describes: dict[str, dict | SalesforceError] = {}
+        self._specs: dict[int, list[MappingSpec]] = {}
+
+    def build(self, delivery: Delivery) -> Built:
+        target: SyncTarget | None = delivery.target
+        key = booking_key_value(delivery.booking)
+        if target is None:
+            return self._refused(
+                delivery, WriteMode.UPSERT, "", key, {}, SalesforceError(
+                    Kind.PERMANENT, TARGET_GONE,
+                    "This page no longer posts to this Salesforce object (its target was "
+                    "deleted); nothing to send.",
+                ),
+            )  # fmt: skip
+        write_mode = target.core_write_mode
+        describe = self.describe(delivery.sobject)
+        if isinstance(describe, SalesforceError):
+            built = self._refused(delivery, write_mode, target.key_field, key, {}, describe)
+            built.operation = "describe"
+            return built
+        record, fresh = delivery.payload, False
+        if record is None:
+            specs = self._specs.get(target.pk)
+            if specs is None:
+                specs = self._specs[target.pk] = target_mapping_specs(target)
+            record = record_for(
+                target=target, booking=delivery.booking, describe=describe, specs=specs
+            )
+            fresh = True
+        problems = [p for p in record_check(describe, record, write_mode=write_mode) if p.is_error]
+        error = None
+        if problems:
+            first = problems[0]
+            error = SalesforceError(
+                Kind.PERMANENT,
+                str(first.code),
+                " ".join(p.message for p in problems),
+                fields=[p.field for p in problems],
+            )
+        return Built(
+            sobject=delivery.sobject, write_mode=write_mode, key_field=target.key_field,
+            key=key, record=record, fresh=fresh, error=error,
+        )  # fmt: skip
+
+    def describe(self, sobject: str) -> dict | SalesforceError:
+        """The cached describe of `sobject`; fetched and cached when missing. A failed
+        fetch is remembered for this claim (its error becomes each delivery's)."""
+        if sobject not in self._describes:
+            cached = SObjectSchema.objects.filter(
+                connection=self.connection, sobject=sobject
+            ).first()
+            if cached is not None:
+                self._describes[sobject] = cached.describe
+            else:
+                try:
+                    describe = self.client.describe(sobject)
+                except SalesforceError as error:
+                    self._describes[sobject] = error
+                else:
+                    SObjectSchema.objects.update_or_create(
+                        connection=self.connection,
+                        sobject=sobject,
+                        defaults={"describe": describe, "fetched_at": timezone.now()},
+                    )
+                    self._describes[sobject] = describe
+        return self._describes[sobject]
+
+    @staticmethod
+    def _refused(delivery, write_mode, key_field, key, record, error) -> Built:
+        return Built(
+            sobject=delivery.sobject, write_mode=write_mode, key_field=key_field, key=key,
+            record=record, fresh=False, error=error,
+        )  # fmt: skip
+
+
+def deliveries_of_booking(booking: Booking) -> QuerySet[Delivery]:
+    """The deliveries of `booking` with their connection and attempt count, oldest first."""
+    return (
+        Delivery.objects.filter(booking=booking)
+        .select_related("connection")
+        .annotate(attempt_rows=Count("attempt_log"))
+        .order_by("created_at", "pk")
+    )
+
+
+def delivery_record_url(delivery: Delivery) -> str:
+    """The record in Salesforce ("Open in Salesforce"), '' before it exists."""
+    instance = (delivery.connection.instance_url or "").rstrip("/")
+    if not (instance and delivery.sf_record_id):
+        return ""
+    return f"{instance}/{delivery.sf_record_id}"

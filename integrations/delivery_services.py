@@ -1,0 +1,351 @@
+"""Write services of the delivery outbox (everything but the push itself, which is
+integrations.delivery). Keyword-only, one transaction each; pushes are enqueued on commit.
+
+Public API (issue #7's dashboard and the admin call these):
+
+    deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]
+        The outbox: one Delivery per enabled SyncTarget of the booking's page, in the
+        caller's (the booking's) transaction; held when the tenant is not connected.
+    deliveries_resend(*, deliveries: QuerySet[Delivery] | Iterable[Delivery],
+                      rebuild: bool = False) -> int
+        failed / held / dismissed / retrying -> pending, due now, error cleared. With
+        rebuild=True the stored payload is dropped (rebuilt from the current mapping) and
+        sent deliveries are sent again too: upsert updates the same record; create mode
+        looks the record up by its key field first, so nothing is duplicated. Pending and
+        sending deliveries are left alone. Returns how many were queued.
+    deliveries_release_held(*, connection: SalesforceConnection) -> int
+        held -> pending after a (re)connect. Returns how many.
+    deliveries_hold(*, connection, error, claim_token=None) -> int
+        Salesforce refuses the connection: mark it needs_reconnect and hold every
+        pending / retrying delivery of it (and those of `claim_token`).
+    deliveries_hold_not_connected(*, connection) -> int
+    deliveries_pause(*, connection, code: str, message: str) -> int
+        Near / over the daily API limit: due deliveries wait DELIVERY_API_PAUSE_SECONDS.
+    deliveries_reclaim_stale(*, connection_id: int | None = None) -> int
+        `sending` past DELIVERY_SENDING_TIMEOUT (a lost worker) -> retrying, due now.
+    deliveries_sweep() -> list[int]
+        Beat's safety net: reclaim stale claims, release held deliveries of connected
+        connections, enqueue a push per connection with due deliveries.
+    delivery_retry_delay(attempts: int) -> float | None
+        Seconds before the next try after `attempts` failed tries; None: give up.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from bookings.models import Booking
+from integrations import services
+from integrations.models import Delivery, DeliveryAttempt, SalesforceConnection, SyncTarget
+from integrations.salesforce.errors import SalesforceError
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+
+DUE_STATUSES = (Status.PENDING, Status.RETRYING)
+RESENDABLE = (Status.FAILED, Status.HELD, Status.DISMISSED, Status.RETRYING)
+NOT_CONNECTED = "NOT_CONNECTED"
+CLAIM_EXPIRED = "CLAIM_EXPIRED"
+JITTER = 0.2  # ± share of each retry delay, so retries of one outage spread out
+
+
+# -- the outbox ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
+    """One Delivery per enabled target of `booking`'s page (pending, due now), created in
+    the booking's own transaction; a push of the connection is enqueued on commit.
+
+    With no connected Salesforce org the deliveries are created `held`, with the reason
+    as their last error; they go out after connecting (deliveries_release_held).
+    """
+    targets = list(SyncTarget.objects.filter(page_id=booking.page_id, enabled=True))
+    if not targets:
+        return []
+    connection = services.connection_get_or_create(tenant=booking.page.tenant)
+    now = timezone.now()
+    deliveries = [
+        Delivery(
+            booking=booking,
+            target=target,
+            connection=connection,
+            sobject=target.sobject,
+            status=Status.PENDING,
+            next_attempt_at=now,
+        )
+        for target in targets
+    ]
+    if not connection.is_connected:
+        for delivery in deliveries:
+            delivery.status = Status.HELD
+            _error_set(delivery, NOT_CONNECTED, not_connected_message(connection))
+    Delivery.objects.bulk_create(deliveries)
+    if connection.is_connected:
+        push_enqueue_on_commit([connection.pk])
+    return deliveries
+
+
+def not_connected_message(connection: SalesforceConnection) -> str:
+    if connection.status == SalesforceConnection.Status.NEEDS_RECONNECT:
+        reason = f" ({connection.last_error_code})" if connection.last_error_code else ""
+        return (
+            f"The Salesforce connection needs reconnecting{reason}. Held; it is sent "
+            "by itself after reconnecting."
+        )
+    return "Salesforce is not connected. Held; it is sent by itself after connecting."
+
+
+# -- staff actions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deliveries_resend(
+    *, deliveries: QuerySet[Delivery] | Iterable[Delivery], rebuild: bool = False
+) -> int:
+    """Queue `deliveries` again (see the module docstring). Returns how many were queued."""
+    if isinstance(deliveries, QuerySet):
+        ids = list(deliveries.values_list("pk", flat=True))
+    else:
+        ids = [delivery.pk for delivery in deliveries]
+    statuses = (*RESENDABLE, Status.SENT) if rebuild else RESENDABLE
+    # Lock the rows so a push applying a result cannot interleave (skip none: staff wait).
+    rows = Delivery.objects.select_for_update().filter(pk__in=ids, status__in=statuses)
+    chosen = list(rows.values_list("pk", "connection_id"))
+    if not chosen:
+        return 0
+    changes = _queued_now()
+    if rebuild:
+        changes["payload"] = None
+    Delivery.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
+        dismissed_at=None, dismissed_by=None, dismissed_reason="", **changes
+    )
+    push_enqueue_on_commit(sorted({connection_id for _, connection_id in chosen}))
+    logger.info("Deliveries resent: %s (rebuild=%s)", [pk for pk, _ in chosen], rebuild)
+    return len(chosen)
+
+
+@transaction.atomic
+def deliveries_release_held(*, connection: SalesforceConnection) -> int:
+    """Held deliveries of `connection` -> pending, due now (after a reconnect). Returns
+    how many; the push is enqueued on commit."""
+    count = Delivery.objects.filter(connection=connection, status=Status.HELD).update(
+        **_queued_now()
+    )
+    if count:
+        push_enqueue_on_commit([connection.pk])
+        logger.info("Held deliveries released: tenant=%s count=%s", connection.tenant_id, count)
+    return count
+
+
+# -- what the push decides ------------------------------------------------------------------
+
+
+@transaction.atomic
+def deliveries_hold(
+    *,
+    connection: SalesforceConnection,
+    error: SalesforceError,
+    claim_token: uuid.UUID | None = None,
+) -> int:
+    """Salesforce refuses `connection` itself (connection-kind error): mark it
+    needs_reconnect and hold every pending / retrying delivery of it, plus those claimed
+    under `claim_token`. Returns how many were held."""
+    if connection.status == SalesforceConnection.Status.CONNECTED:
+        services.connection_mark_needs_reconnect(connection=connection, error=error)
+    detail = f"{error.code}: {error.message}" if error.message else error.code
+    message = (
+        f"Salesforce refused the connection ({detail}). Held; it is sent by itself "
+        "after reconnecting."
+    )
+    due = Delivery.objects.filter(connection=connection, status__in=DUE_STATUSES)
+    count = due.update(
+        status=Status.HELD,
+        last_error_code=error.code[:100],
+        last_error_message=message,
+        last_error_fields=[],
+        updated_at=timezone.now(),
+    )
+    if claim_token is not None:
+        count += Delivery.objects.filter(
+            connection=connection, status=Status.SENDING, claim_token=claim_token
+        ).update(
+            status=Status.HELD,
+            claim_token=None,
+            last_error_code=error.code[:100],
+            last_error_message=message,
+            last_error_fields=[],
+            updated_at=timezone.now(),
+        )
+    logger.warning(
+        "Deliveries held: tenant=%s connection=%s code=%s count=%s",
+        connection.tenant_id,
+        connection.pk,
+        error.code,
+        count,
+    )
+    return count
+
+
+def deliveries_hold_not_connected(*, connection: SalesforceConnection) -> int:
+    """`connection` is not usable (needs_reconnect / disabled): hold its due deliveries,
+    saying why. Returns how many."""
+    return Delivery.objects.filter(connection=connection, status__in=DUE_STATUSES).update(
+        status=Status.HELD,
+        last_error_code=NOT_CONNECTED,
+        last_error_message=not_connected_message(connection),
+        last_error_fields=[],
+        updated_at=timezone.now(),
+    )
+
+
+def deliveries_pause(*, connection: SalesforceConnection, code: str, message: str) -> int:
+    """Every due (or soon due) delivery of `connection` waits DELIVERY_API_PAUSE_SECONDS,
+    with `code` / `message` saying why (the daily API limit). Returns how many."""
+    until = timezone.now() + timedelta(seconds=settings.DELIVERY_API_PAUSE_SECONDS)
+    count = Delivery.objects.filter(
+        connection=connection, status__in=DUE_STATUSES, next_attempt_at__lt=until
+    ).update(
+        next_attempt_at=until,
+        last_error_code=code,
+        last_error_message=message,
+        updated_at=timezone.now(),
+    )
+    logger.warning(
+        "Connection paused: tenant=%s connection=%s code=%s deliveries=%s",
+        connection.tenant_id,
+        connection.pk,
+        code,
+        count,
+    )
+    return count
+
+
+def deliveries_reclaim_stale(*, connection_id: int | None = None) -> int:
+    """Take back deliveries `sending` for longer than DELIVERY_SENDING_TIMEOUT: their
+    worker died or lost the database before recording Salesforce's answer. Each gets an
+    attempt row (outcome unknown) and is due again now; the resend is safe (upsert, or
+    a lookup by key first in create mode). Returns how many."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.DELIVERY_SENDING_TIMEOUT)
+    with transaction.atomic():
+        stale = Delivery.objects.select_for_update(skip_locked=True).filter(
+            status=Status.SENDING, claimed_at__lt=cutoff
+        )
+        if connection_id is not None:
+            stale = stale.filter(connection_id=connection_id)
+        rows = list(stale.values_list("pk", "claimed_at"))
+        if not rows:
+            return 0
+        message = (
+            "The worker sending this stopped before Salesforce's answer was recorded; "
+            "sending again."
+        )
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery_id=pk,
+                started_at=claimed_at,
+                duration_ms=round((now - claimed_at).total_seconds() * 1000),
+                operation="claim expired",
+                outcome=DeliveryAttempt.Outcome.RETRY,
+                error_code=CLAIM_EXPIRED,
+                message=message,
+            )
+            for pk, claimed_at in rows
+        )
+        Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            status=Status.RETRYING,
+            next_attempt_at=now,
+            claim_token=None,
+            last_error_code=CLAIM_EXPIRED,
+            last_error_message=message,
+            last_error_fields=[],
+            updated_at=now,
+        )
+    logger.warning("Stale delivery claims taken back: %s", [pk for pk, _ in rows])
+    return len(rows)
+
+
+def deliveries_sweep() -> list[int]:
+    """Beat's safety net (every DELIVERY_SWEEP_SECONDS): take back stale claims, release
+    held deliveries of connections that are connected again (e.g. after "Test
+    connection"), and enqueue one push per connection with due deliveries. Returns the
+    connection ids enqueued."""
+    deliveries_reclaim_stale()
+    for connection in SalesforceConnection.objects.filter(
+        status=SalesforceConnection.Status.CONNECTED,
+        pk__in=Delivery.objects.filter(status=Status.HELD).values("connection_id"),
+    ):
+        deliveries_release_held(connection=connection)
+    due = (
+        Delivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now())
+        .values_list("connection_id", flat=True)
+        .distinct()
+    )
+    connection_ids = sorted(set(due))
+    for connection_id in connection_ids:
+        push_enqueue(connection_id)
+    return connection_ids
+
+
+# -- retries --------------------------------------------------------------------------------
+
+
+def delivery_retry_delay(attempts: int) -> float | None:
+    """Seconds to wait after the `attempts`-th failed try (1-based), jittered by ±20 %;
+    None when the schedule (DELIVERY_RETRY_DELAYS) is used up: the delivery fails."""
+    delays = settings.DELIVERY_RETRY_DELAYS
+    if attempts < 1 or attempts > len(delays):
+        return None
+    base = delays[attempts - 1]
+    return base * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - not crypto
+
+
+# -- enqueueing -----------------------------------------------------------------------------
+
+
+def push_enqueue(connection_id: int) -> bool:
+    """Enqueue a push of `connection_id` now. A broker outage is logged, not raised: the
+    deliveries are in the database and the sweeper enqueues them later."""
+    from integrations.delivery_tasks import delivery_push
+
+    return delivery_push.delay_or_log(connection_id)
+
+
+def push_enqueue_on_commit(connection_ids: Iterable[int]) -> None:
+    """Enqueue a push per connection when the current transaction commits
+    (`delay_on_commit`; a broker outage then is logged, never raised into the request)."""
+    from integrations.delivery_tasks import delivery_push
+
+    for connection_id in connection_ids:
+        delivery_push.delay_on_commit(connection_id)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _queued_now() -> dict:
+    return {
+        "status": Status.PENDING,
+        "next_attempt_at": timezone.now(),
+        "claim_token": None,
+        "last_error_code": "",
+        "last_error_message": "",
+        "last_error_fields": [],
+        "updated_at": timezone.now(),
+    }
+
+
+def _error_set(delivery: Delivery, code: str, message: str, fields=()) -> None:
+    delivery.last_error_code = code[:100]
+    delivery.last_error_message = message
+    delivery.last_error_fields = list(fields)

@@ -1,0 +1,196 @@
+"""The push service: send built records of one sObject to Salesforce in as few calls as
+possible, and say what happened to each.
+
+Knows Salesforce, not our tables: the caller (integrations.delivery) claims deliveries,
+builds their records and writes each `PushOutcome` back.
+
+- upsert mode: one record -> `PATCH /sobjects/{Obj}/{Key}/{value}`; several -> sObject
+  Collections upsert (`PATCH /composite/sobjects/{Obj}/{Key}`, <= 200 per call,
+  allOrNone false), each per-record result kept with its record.
+- create mode: one record -> `POST /sobjects/{Obj}`; several -> Collections create. A record
+  marked `lookup_first` (an earlier attempt may have written it: its answer was lost) is
+  first looked up by its key field (`SELECT Id FROM Obj WHERE Key = 'value'`) and only
+  created when absent.
+- A call that fails as a whole gives every record of that call the same error.
+
+API calls (reference §7): ceil(n / 200) for n records, plus one query per `lookup_first`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.salesforce.client import COLLECTION_MAX, RecordResult, SalesforceClient
+from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.schema import WriteMode
+
+
+@dataclass(frozen=True)
+class PushItem:
+    """One record to send. `ref` is the caller's handle (a delivery id); `key` the value of
+    the key field (the booking uid), '' when the target has no key field."""
+
+    ref: int
+    record: dict[str, Any]
+    key: str = ""
+    lookup_first: bool = False
+
+
+@dataclass
+class PushOutcome:
+    """What happened to one item: `record_id` on success, else `error`. `operation`,
+    `api_call_id` (shared by the records of one call), `http_status` and `duration_ms`
+    describe the call that decided it."""
+
+    ref: int
+    operation: str
+    api_call_id: uuid.UUID
+    started_at: float
+    duration_ms: int = 0
+    record_id: str | None = None
+    created: bool | None = None
+    error: SalesforceError | None = None
+    http_status: int | None = None
+    found_existing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def records_push(
+    client: SalesforceClient,
+    *,
+    sobject: str,
+    write_mode: WriteMode,
+    key_field: str,
+    items: Sequence[PushItem],
+    batching: bool = True,
+) -> list[PushOutcome]:
+    """Send `items` (records of `sobject`); returns one outcome per item, in item order.
+
+    Never raises SalesforceError: a failed call becomes the error of each of its records
+    (the caller decides what a connection-kind error means for the rest).
+    """
+    outcomes: dict[int, PushOutcome] = {}
+    pending = list(items)
+    if write_mode is WriteMode.INSERT and key_field:
+        pending = []
+        for item in items:
+            if item.lookup_first:
+                found = _lookup(client, sobject, key_field, item)
+                if found is not None:
+                    outcomes[item.ref] = found
+                    continue
+            pending.append(item)
+    upsert = write_mode is WriteMode.UPSERT and bool(key_field)
+    size = COLLECTION_MAX if batching else 1
+    for chunk in _chunks(pending, size):
+        if len(chunk) == 1:
+            result = _single(client, sobject, key_field if upsert else "", chunk[0])
+            outcomes[chunk[0].ref] = result
+        else:
+            for outcome in _collection(client, sobject, key_field if upsert else "", chunk):
+                outcomes[outcome.ref] = outcome
+    return [outcomes[item.ref] for item in items]
+
+
+def _chunks(items: list[PushItem], size: int) -> Iterator[list[PushItem]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _single(client: SalesforceClient, sobject: str, key_field: str, item: PushItem) -> PushOutcome:
+    operation = "upsert" if key_field else "create"
+    outcome = PushOutcome(item.ref, operation, uuid.uuid4(), started_at=time.time())
+    began = time.monotonic()
+    try:
+        if key_field:
+            # The key travels in the URL; Salesforce refuses it in the body of this call.
+            body = {k: v for k, v in item.record.items() if k != key_field}
+            result = client.upsert(sobject, key_field, item.key, body)
+        else:
+            result = client.create(sobject, item.record)
+    except SalesforceError as error:
+        outcome.error, outcome.http_status = error, error.http_status
+    else:
+        _apply_result(outcome, result, http_status=201 if result.created else 200)
+    outcome.duration_ms = _ms_since(began)
+    return outcome
+
+
+def _collection(
+    client: SalesforceClient, sobject: str, key_field: str, chunk: list[PushItem]
+) -> list[PushOutcome]:
+    operation = "collection upsert" if key_field else "collection create"
+    call_id, started, began = uuid.uuid4(), time.time(), time.monotonic()
+    records = [{"attributes": {"type": sobject}, **item.record} for item in chunk]
+    outcomes = [PushOutcome(item.ref, operation, call_id, started_at=started) for item in chunk]
+    try:
+        if key_field:
+            results = client.collection_upsert(sobject, key_field, records)
+        else:
+            results = client.collection_create(records)
+        if len(results) != len(chunk):
+            raise SalesforceError(
+                "transient",
+                "BAD_RESPONSE",
+                f"Salesforce answered {len(results)} results for {len(chunk)} records.",
+                http_status=200,
+            )
+    except SalesforceError as error:
+        for outcome in outcomes:
+            outcome.error, outcome.http_status = error, error.http_status
+    else:
+        for outcome, result in zip(outcomes, results, strict=True):
+            _apply_result(outcome, result, http_status=200)
+    duration = _ms_since(began)
+    for outcome in outcomes:
+        outcome.duration_ms = duration
+    return outcomes
+
+
+def _lookup(
+    client: SalesforceClient, sobject: str, key_field: str, item: PushItem
+) -> PushOutcome | None:
+    """The outcome of looking up the record an earlier, unanswered create may have made:
+    found (sent), or the lookup's own error (retry later: creating blind could duplicate);
+    None when there is no such record, so it may be created."""
+    outcome = PushOutcome(item.ref, "lookup", uuid.uuid4(), started_at=time.time())
+    began = time.monotonic()
+    soql = f"SELECT Id FROM {sobject} WHERE {key_field} = '{soql_quote(item.key)}'"  # noqa: S608
+    try:
+        rows = client.query(soql).get("records") or []
+    except SalesforceError as error:
+        outcome.error, outcome.http_status = error, error.http_status
+        outcome.duration_ms = _ms_since(began)
+        return outcome
+    if not rows:
+        return None
+    outcome.record_id = rows[0].get("Id")
+    outcome.created, outcome.found_existing = False, True
+    outcome.http_status = 200
+    outcome.duration_ms = _ms_since(began)
+    return outcome
+
+
+def _apply_result(outcome: PushOutcome, result: RecordResult, *, http_status: int) -> None:
+    outcome.http_status = http_status
+    if result.success:
+        outcome.record_id, outcome.created = result.id, result.created
+    else:
+        outcome.error = result.error
+
+
+def soql_quote(value: str) -> str:
+    """`value` as the inside of a SOQL string literal."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _ms_since(began: float) -> int:
+    return max(0, round((time.monotonic() - began) * 1000))
