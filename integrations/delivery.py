@@ -148,13 +148,18 @@ def _send(
     (the connection was refused or paused)."""
     groups: dict[tuple[str, str, str], list[tuple[Delivery, PushItem]]] = {}
     payloads: dict[int, dict | None] = {}
+    recorded: set[int] = set()
+    limit_reached = False
     for delivery in claim.deliveries:
         built = builder.build(delivery)
         if built.error is not None:
-            _record(claim, delivery, built.outcome(), report, payload=built.stored_payload)
-            if built.error.kind in (Kind.CONNECTION, Kind.SESSION):
-                report.held += _hold(connection, claim, built.error)
+            outcome = built.outcome()
+            _record(claim, delivery, outcome, report, payload=built.stored_payload)
+            recorded.add(delivery.pk)
+            if _refuses_connection(outcome):
+                _hold_claim(connection, claim, outcome, recorded, report)
                 return False
+            limit_reached |= outcome.error.code == REQUEST_LIMIT_EXCEEDED
             continue
         item = PushItem(
             ref=delivery.pk,
@@ -166,7 +171,6 @@ def _send(
         groups.setdefault(group, []).append((delivery, item))
         payloads[delivery.pk] = built.record if built.fresh else None
 
-    keep_going = True
     for (sobject, write_mode, key_field), members in groups.items():
         outcomes = records_push(
             client,
@@ -179,22 +183,43 @@ def _send(
         refused = None
         for (delivery, _), outcome in zip(members, outcomes, strict=True):
             _record(claim, delivery, outcome, report, payload=payloads[delivery.pk])
-            error = outcome.error
-            if error is not None and error.kind in (Kind.CONNECTION, Kind.SESSION):
-                refused = error
-            elif error is not None and error.code == REQUEST_LIMIT_EXCEEDED:
-                keep_going = False
+            recorded.add(delivery.pk)
+            if _refuses_connection(outcome):
+                refused = outcome
+            elif outcome.error is not None and outcome.error.code == REQUEST_LIMIT_EXCEEDED:
+                limit_reached = True
         if refused is not None:
-            report.held += _hold(connection, claim, refused)
+            _hold_claim(connection, claim, refused, recorded, report)
             return False
-    if not keep_going:
+    if limit_reached:
         delivery_services.deliveries_pause(
             connection=connection,
             code=REQUEST_LIMIT_EXCEEDED,
             message="Salesforce refused: the org's daily API limit is reached. Paused.",
         )
         report.paused = True
-    return keep_going
+    return not limit_reached
+
+
+def _refuses_connection(outcome: PushOutcome) -> bool:
+    return outcome.error is not None and outcome.error.kind in (Kind.CONNECTION, Kind.SESSION)
+
+
+def _hold_claim(
+    connection: SalesforceConnection,
+    claim: Claim,
+    refused: PushOutcome,
+    recorded: set[int],
+    report: PushReport,
+) -> None:
+    """Salesforce refused the connection: the rest of the claim is held with the same
+    error (an attempt row each), then every other due delivery of the connection."""
+    for delivery in claim.deliveries:
+        if delivery.pk not in recorded:
+            _record(claim, delivery, refused, report, payload=None)
+    report.held += delivery_services.deliveries_hold(
+        connection=connection, error=refused.error, claim_token=claim.token
+    )
 
 
 def _record(
@@ -324,9 +349,3 @@ def _paused(connection: SalesforceConnection, client, report: PushReport) -> boo
     )
     report.paused = True
     return True
-
-
-def _hold(connection: SalesforceConnection, claim: Claim, error: SalesforceError) -> int:
-    return delivery_services.deliveries_hold(
-        connection=connection, error=error, claim_token=claim.token
-    )
