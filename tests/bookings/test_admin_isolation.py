@@ -12,13 +12,14 @@ from django.urls import reverse
 
 from bookings.admin_scoping import TenantScopedAdmin
 from bookings.models import ApiKey, Booking, BookingPage, Membership, Tenant
-from integrations.models import SalesforceConnection
+from integrations.models import SalesforceConnection, SyncTarget
 from tests.factories import (
     ApiKeyFactory,
     BookingFactory,
     BookingPageFactory,
     MembershipFactory,
     SalesforceConnectionFactory,
+    SyncTargetFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +31,7 @@ TENANT_OWNED = {
     BookingPage: lambda tenant: BookingPageFactory(tenant=tenant),
     Booking: lambda tenant: BookingFactory(page__tenant=tenant),
     ApiKey: lambda tenant: ApiKeyFactory(tenant=tenant),
+    SyncTarget: lambda tenant: SyncTargetFactory(page__tenant=tenant),
 }
 
 
