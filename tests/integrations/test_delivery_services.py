@@ -1,0 +1,306 @@
+"""Outbox, claims, stale claims, the retry schedule, resend and release (no Salesforce
+calls here: the client seam is never reached, or patched where a push runs)."""
+
+import threading
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import connection as db_connection
+from django.utils import timezone
+
+from bookings.selectors import page_free_slots
+from bookings.services import Guest, booking_submit
+from integrations import delivery_services
+from integrations.delivery import deliveries_claim
+from integrations.delivery_tasks import delivery_push
+from integrations.models import Delivery, DeliveryAttempt, SalesforceConnection
+from tests.factories import (
+    DeliveryFactory,
+    SalesforceConnectionFactory,
+    SyncTargetFactory,
+    lead_page_with_target,
+)
+
+Status = Delivery.Status
+
+
+@pytest.fixture
+def delay():
+    """The enqueue seam: `delivery_push.delay` (no broker involved)."""
+    with mock.patch.object(delivery_push, "delay") as delay:
+        yield delay
+
+
+def submit(page, **answers):
+    return booking_submit(
+        page=page,
+        slot=page_free_slots(page)[0],
+        guest=Guest(name="Ann Lee", email="ann@example.com"),
+        answers={"company": "Acme", **answers},
+        url_params={},
+    )
+
+
+# -- the outbox ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_booking_gets_one_pending_delivery_per_enabled_target_and_a_push_on_commit(
+    delay, tenant_a, django_capture_on_commit_callbacks
+):
+    connection = SalesforceConnectionFactory(tenant=tenant_a)
+    page = lead_page_with_target(tenant=tenant_a)
+    SyncTargetFactory(page=page, sobject="Contact", enabled=True)
+    SyncTargetFactory(page=page, sobject="Account", enabled=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = submit(page)
+
+    deliveries = Delivery.objects.filter(booking=booking).order_by("sobject")
+    assert [(d.sobject, d.status, d.connection_id) for d in deliveries] == [
+        ("Contact", Status.PENDING, connection.pk),
+        ("Lead", Status.PENDING, connection.pk),
+    ]
+    assert all(d.next_attempt_at <= timezone.now() for d in deliveries)
+    delay.assert_called_once_with(connection.pk)
+
+
+@pytest.mark.django_db
+def test_without_a_connection_the_delivery_is_held_with_the_reason(
+    delay, tenant_a, django_capture_on_commit_callbacks
+):
+    page = lead_page_with_target(tenant=tenant_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = submit(page)
+
+    delivery = Delivery.objects.get(booking=booking)
+    assert delivery.status == Status.HELD
+    assert delivery.last_error_code == "NOT_CONNECTED"
+    assert "after connecting" in delivery.last_error_message
+    assert delivery.connection.tenant == tenant_a
+    assert delivery.connection.status == SalesforceConnection.Status.DISABLED
+    delay.assert_not_called()
+
+
+@pytest.mark.django_db
+def test_a_page_without_targets_makes_no_delivery(tenant_a):
+    page = lead_page_with_target(tenant=tenant_a)
+    page.sync_targets.update(enabled=False)
+    booking = submit(page)
+    assert not Delivery.objects.filter(booking=booking).exists()
+
+
+@pytest.mark.django_db
+def test_a_failing_outbox_rolls_the_booking_back(tenant_a):
+    page = lead_page_with_target(tenant=tenant_a)
+    failing = mock.patch.object(Delivery.objects, "bulk_create", side_effect=RuntimeError("db"))
+    with failing, pytest.raises(RuntimeError):
+        submit(page)
+    assert not page.bookings.exists()
+
+
+@pytest.mark.django_db
+def test_a_broker_outage_at_commit_is_logged_not_raised(
+    tenant_a, django_capture_on_commit_callbacks, caplog
+):
+    from kombu.exceptions import OperationalError
+
+    SalesforceConnectionFactory(tenant=tenant_a)
+    page = lead_page_with_target(tenant=tenant_a)
+    with (
+        mock.patch.object(
+            delivery_push, "delay", side_effect=OperationalError("Connection refused")
+        ) as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        booking = submit(page)
+
+    assert delay.call_count == 1
+    assert Delivery.objects.get(booking=booking).status == Status.PENDING
+    assert "sweeper will pick it up" in caplog.text
+
+
+# -- claims ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_claimers_never_get_the_same_delivery(tenant_a):
+    first = DeliveryFactory(booking__page__tenant=tenant_a)
+    connection = first.connection
+    page = first.booking.page
+    for _ in range(59):
+        DeliveryFactory(booking__page=page, target=first.target, connection=connection)
+    barrier = threading.Barrier(3)
+    claimed: list[list[int]] = []
+
+    def claimer():
+        try:
+            barrier.wait()
+            for _ in range(4):
+                claim = deliveries_claim(connection_id=connection.pk, limit=10)
+                claimed.append([d.pk for d in claim.deliveries])
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=claimer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    ids = [pk for claim in claimed for pk in claim]
+    assert len(ids) == len(set(ids)) == 60
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Status.SENDING}
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
+
+
+@pytest.mark.django_db
+def test_claim_takes_only_due_deliveries_of_its_connection(tenant_a, tenant_b):
+    due = DeliveryFactory(booking__page__tenant=tenant_a)
+    later = DeliveryFactory(
+        booking__page=due.booking.page,
+        target=due.target,
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
+    DeliveryFactory(booking__page=due.booking.page, target=due.target, status=Status.FAILED)
+    DeliveryFactory(booking__page__tenant=tenant_b)
+
+    claim = deliveries_claim(connection_id=due.connection_id, limit=200)
+
+    assert [d.pk for d in claim.deliveries] == [due.pk]
+    assert Delivery.objects.get(pk=later.pk).status == Status.PENDING
+
+
+@pytest.mark.django_db
+def test_a_stale_sending_claim_is_taken_back_with_an_attempt_row(settings):
+    settings.DELIVERY_SENDING_TIMEOUT = 60
+    stale = DeliveryFactory(
+        status=Status.SENDING, claimed_at=timezone.now() - timedelta(seconds=61), attempts=1
+    )
+    fresh = DeliveryFactory(status=Status.SENDING, claimed_at=timezone.now(), attempts=1)
+
+    assert delivery_services.deliveries_reclaim_stale() == 1
+
+    stale.refresh_from_db()
+    assert (stale.status, stale.claim_token, stale.last_error_code) == (
+        Status.RETRYING,
+        None,
+        "CLAIM_EXPIRED",
+    )
+    assert stale.next_attempt_at <= timezone.now()
+    assert stale.attempt_log.get().outcome == DeliveryAttempt.Outcome.RETRY
+    assert Delivery.objects.get(pk=fresh.pk).status == Status.SENDING
+    claim = deliveries_claim(connection_id=stale.connection_id, limit=200)
+    assert [d.pk for d in claim.deliveries] == [stale.pk]
+
+
+@pytest.mark.django_db
+def test_a_late_result_of_a_taken_back_claim_is_not_written(settings):
+    from integrations.delivery import PushReport, _record
+    from integrations.salesforce.push import PushOutcome
+
+    delivery = DeliveryFactory()
+    claim = deliveries_claim(connection_id=delivery.connection_id, limit=1)
+    Delivery.objects.filter(pk=delivery.pk).update(claim_token=None, status=Status.RETRYING)
+
+    outcome = PushOutcome(delivery.pk, "upsert", None, started_at=0, record_id="00Q000000000001")
+    _record(claim, claim.deliveries[0], outcome, PushReport(), payload=None)
+
+    delivery.refresh_from_db()
+    assert delivery.status == Status.RETRYING and not delivery.sf_record_id
+    assert delivery.attempt_log.count() == 1  # the call is still logged
+
+
+# -- retry schedule ------------------------------------------------------------------------------
+
+
+def test_retry_delays_follow_the_schedule_within_jitter_then_give_up(settings):
+    settings.DELIVERY_RETRY_DELAYS = [30, 120, 600, 1800, 7200, 21600, 43200]
+    for attempts, base in enumerate(settings.DELIVERY_RETRY_DELAYS, start=1):
+        waits = [delivery_services.delivery_retry_delay(attempts) for _ in range(200)]
+        assert all(base * 0.8 <= wait <= base * 1.2 for wait in waits)
+        assert len(set(waits)) > 100  # jittered, not fixed
+    assert delivery_services.delivery_retry_delay(8) is None
+    total = sum(settings.DELIVERY_RETRY_DELAYS) / 3600
+    assert 20 < total < 26  # roughly a day
+
+
+def test_default_retry_schedule_is_about_a_day():
+    from django.conf import settings
+
+    assert settings.DELIVERY_RETRY_DELAYS[:3] == [30, 120, 600]
+    assert 20 * 3600 < sum(settings.DELIVERY_RETRY_DELAYS) < 26 * 3600
+
+
+# -- resend and release ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_resend_queues_failed_held_dismissed_and_retrying_but_not_sent_or_sending(
+    delay,
+    django_capture_on_commit_callbacks,
+):
+    first = DeliveryFactory(status=Status.FAILED, last_error_code="X", payload={"A": 1})
+    page, target = first.booking.page, first.target
+    others = {
+        status: DeliveryFactory(booking__page=page, target=target, status=status)
+        for status in [Status.HELD, Status.DISMISSED, Status.RETRYING, Status.SENT, Status.SENDING]
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        count = delivery_services.deliveries_resend(deliveries=Delivery.objects.all())
+
+    assert count == 4
+    first.refresh_from_db()
+    assert (first.status, first.last_error_code, first.payload) == (Status.PENDING, "", {"A": 1})
+    assert Delivery.objects.get(pk=others[Status.SENT].pk).status == Status.SENT
+    assert Delivery.objects.get(pk=others[Status.SENDING].pk).status == Status.SENDING
+    delay.assert_called_once_with(first.connection_id)
+
+
+@pytest.mark.django_db
+def test_resend_with_rebuild_drops_the_payload_and_includes_sent(
+    delay,
+    django_capture_on_commit_callbacks,
+):
+    sent = DeliveryFactory(status=Status.SENT, payload={"A": 1}, sf_record_id="00Q1")
+    with django_capture_on_commit_callbacks(execute=True):
+        count = delivery_services.deliveries_resend(deliveries=[sent], rebuild=True)
+    sent.refresh_from_db()
+    assert count == 1
+    assert (sent.status, sent.payload) == (Status.PENDING, None)
+
+
+@pytest.mark.django_db
+def test_release_held_requeues_only_that_connections_held_deliveries(
+    delay, django_capture_on_commit_callbacks, tenant_a, tenant_b
+):
+    held = DeliveryFactory(booking__page__tenant=tenant_a, status=Status.HELD)
+    other = DeliveryFactory(booking__page__tenant=tenant_b, status=Status.HELD)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        count = delivery_services.deliveries_release_held(connection=held.connection)
+
+    assert count == 1
+    assert Delivery.objects.get(pk=held.pk).status == Status.PENDING
+    assert Delivery.objects.get(pk=other.pk).status == Status.HELD
+    delay.assert_called_once_with(held.connection_id)
+
+
+@pytest.mark.django_db
+def test_sweep_enqueues_due_connections_and_releases_reconnected_ones(delay, tenant_a, tenant_b):
+    due = DeliveryFactory(booking__page__tenant=tenant_a)
+    held = DeliveryFactory(booking__page__tenant=tenant_b, status=Status.HELD)
+    DeliveryFactory(
+        booking__page=due.booking.page,
+        target=due.target,
+        next_attempt_at=timezone.now() + timedelta(hours=1),
+    )
+
+    enqueued = delivery_services.deliveries_sweep()
+
+    assert enqueued == sorted([due.connection_id, held.connection_id])
+    assert Delivery.objects.get(pk=held.pk).status == Status.PENDING
+    assert delay.call_count >= 2
