@@ -4,8 +4,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.demo import DemoTenant, demo_tenant_setup
-from integrations.models import SalesforceConnection
+from bookings.demo import DEMO_PAGE_SLUG, DemoTenant, demo_tenant_setup
+from bookings.models import BookingPage
+from integrations import mappings
+from integrations.models import FieldMapping, SalesforceConnection, SObjectSchema, SyncTarget
 
 # The Procfile starts the emulator with `--seed-refresh-token` set to this same value.
 DEMO_SEED_REFRESH_TOKEN = "leadsync-demo-seeded-refresh-token"  # noqa: S105 - local demo
@@ -15,7 +17,8 @@ DEMO_EMULATOR_HOST = "127.0.0.1:8443"
 def demo_setup() -> DemoTenant:
     """Create (once) everything the demo needs. Safe to run on every start."""
     demo = demo_tenant_setup()
-    demo_connection_setup(demo)
+    connection = demo_connection_setup(demo)
+    demo_target_setup(demo, connection)
     return demo
 
 
@@ -42,3 +45,62 @@ def demo_connection_setup(demo: DemoTenant) -> SalesforceConnection:
         connection.refresh_token = DEMO_SEED_REFRESH_TOKEN
         connection.save(update_fields=["refresh_token_encrypted"])
     return connection
+
+
+Source = FieldMapping.SourceKind
+# The demo page's Lead mappings: (Salesforce field, source kind, question / fact, constant).
+DEMO_MAPPINGS = [
+    ("LastName", Source.BOOKING, "guest_last_name", ""),
+    ("FirstName", Source.BOOKING, "guest_first_name", ""),
+    ("Email", Source.BOOKING, "guest_email", ""),
+    ("Company", Source.QUESTION, "company", ""),
+    ("Phone", Source.QUESTION, "phone", ""),
+    ("Meeting_Type__c", Source.QUESTION, "meeting_type", ""),
+    ("Region__c", Source.QUESTION, "region", ""),  # required in Salesforce: see below
+    ("LeadSource", Source.URL_PARAM, "", ""),  # /demo/intro-call/?LeadSource=Web
+    ("Description", Source.QUESTION, "notes", ""),
+]
+DEMO_KEY_FIELD = "LeadSync_Booking_Id__c"
+
+
+@transaction.atomic
+def demo_target_setup(demo: DemoTenant, connection: SalesforceConnection) -> SyncTarget:
+    """Post the demo page's bookings to Lead: upsert keyed by the booking id, with the
+    mappings above. Created once; staff changes are left alone afterwards.
+
+    No Salesforce call here: the emulator may not be running yet. The demo connection's
+    Lead describe is cached from the emulator's own org files (what it will answer), so
+    the mapping page works at once; "Refresh fields" replaces it with the live answer.
+    """
+    from integrations.salesforce.emulator.schema import Schema
+
+    SObjectSchema.objects.get_or_create(
+        connection=connection,
+        sobject="Lead",
+        defaults={"describe": Schema().describe("Lead"), "fetched_at": timezone.now()},
+    )
+    page = BookingPage.objects.get(tenant=demo.tenant, slug=DEMO_PAGE_SLUG)
+    target, created = SyncTarget.objects.get_or_create(
+        page=page,
+        sobject="Lead",
+        defaults={
+            "enabled": True,
+            "write_mode": SyncTarget.WriteMode.UPSERT,
+            "key_field": DEMO_KEY_FIELD,
+        },
+    )
+    if created:
+        # Region__c is required on create (rule 5): the region question must be too.
+        mappings.question_make_required(question=page.questions.get(key="region"))
+        FieldMapping.objects.bulk_create(
+            FieldMapping(
+                target=target,
+                sf_field=sf_field,
+                source_kind=kind,
+                source_key=key,
+                constant_value=constant,
+            )
+            for sf_field, kind, key, constant in DEMO_MAPPINGS
+        )
+        mappings.target_check(target=target)
+    return target

@@ -3,6 +3,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from bookings.models import BookingPage, Membership, Question, Tenant
+from integrations.models import FieldMapping, SObjectSchema, SyncTarget
+from integrations.records import target_mapping_specs
+from integrations.salesforce import client as sf_client
+from integrations.salesforce.mapping_rules import mapping_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -14,6 +18,9 @@ def counts():
         Membership.objects.count(),
         BookingPage.objects.count(),
         Question.objects.count(),
+        SyncTarget.objects.count(),
+        FieldMapping.objects.count(),
+        SObjectSchema.objects.count(),
     )
 
 
@@ -21,7 +28,7 @@ def test_demo_setup_is_idempotent(capsys):
     call_command("demo_setup")
     first = counts()
     call_command("demo_setup")
-    assert counts() == first == (1, 1, 1, 1, 5)
+    assert counts() == first == (1, 1, 1, 1, 5, 1, 9, 1)
     out = capsys.readouterr().out
     assert "Login:    demo" in out and "Password: leadsync-demo" in out
 
@@ -43,3 +50,24 @@ def test_demo_page_is_bookable_on_weekdays_with_varied_questions(client):
     assert questions["meeting_type"].choices == ["Demo", "Consultation", "Support"]
     assert {"region", "phone"} <= set(questions)
     assert client.get("/demo/intro-call/").status_code == 200
+
+
+def test_demo_page_posts_leads_by_upsert_with_mappings_that_pass_every_rule(monkeypatch):
+    def refuse(connection):
+        raise AssertionError("demo_setup must not call Salesforce (the emulator may be down)")
+
+    monkeypatch.setattr(sf_client, "client_for", refuse)
+    call_command("demo_setup")
+    target = SyncTarget.objects.get(page__tenant__slug="demo", page__slug="intro-call")
+    assert target.enabled and target.sobject == "Lead"
+    assert (target.write_mode, target.key_field) == ("upsert", "LeadSync_Booking_Id__c")
+    sources = {m.sf_field: (m.source_kind, m.source_key) for m in target.mappings.all()}
+    assert sources["Region__c"] == ("question", "region")
+    assert sources["LeadSource"] == ("url_param", "")
+    assert target.page.questions.get(key="region").required
+    describe = SObjectSchema.objects.get(connection__tenant__slug="demo", sobject="Lead").describe
+    problems = mapping_problems(
+        describe, target_mapping_specs(target), write_mode=target.core_write_mode
+    )
+    assert [p for p in problems if p.is_error] == []
+    assert target.problems == []
