@@ -7,7 +7,6 @@ admin shows them.
         current mapping (integrations.records.record_for, the one record builder) and the
         cached describe; then the pre-send check (record_check) against that describe.
         The describe is fetched once and cached (SObjectSchema) when missing.
-    deliveries_of_booking(booking) -> QuerySet[Delivery]
     delivery_record_url(delivery) -> str   "Open in Salesforce" ({instance_url}/{id})
 """
 
@@ -17,10 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from bookings.models import Booking
 from integrations.models import Delivery, SalesforceConnection, SObjectSchema, SyncTarget
 from integrations.records import booking_key_value, record_for, target_mapping_specs
 from integrations.salesforce.client import SalesforceClient
@@ -138,16 +135,6 @@ class RecordBuilder:
             sobject=delivery.sobject, write_mode=write_mode, key_field=key_field, key=key,
             record=record, fresh=False, error=error,
         )  # fmt: skip
-
-
-def deliveries_of_booking(booking: Booking) -> QuerySet[Delivery]:
-    """The deliveries of `booking` with their connection and attempt count, oldest first."""
-    return (
-        Delivery.objects.filter(booking=booking)
-        .select_related("connection")
-        .annotate(attempt_rows=Count("attempt_log"))
-        .order_by("created_at", "pk")
-    )
 
 
 def delivery_record_url(delivery: Delivery) -> str:
