@@ -410,3 +410,32 @@ def test_booking_page_links_to_its_mapping(page_a, admin_a, client_for):
 def test_booking_page_link_is_refused_across_tenants(page_a, admin_b, client_for):
     link = reverse("admin:integrations_synctarget_for_page", args=[page_a.pk])
     assert client_for(admin_b).get(link).status_code == 403
+
+
+def test_booking_page_with_several_targets_links_to_its_filtered_list(
+    page_a, tenant_a, admin_a, client_for
+):
+    lead = SyncTargetFactory(page=page_a)
+    contact = SyncTargetFactory(page=page_a, sobject="Contact")
+    other = SyncTargetFactory(page=BookingPageFactory(tenant=tenant_a))
+    client = client_for(admin_a)
+    link = reverse("admin:integrations_synctarget_for_page", args=[page_a.pk])
+    listing = client.get(client.get(link)["Location"])
+    assert listing.status_code == 200
+    shown = {t.pk for t in listing.context["cl"].result_list}
+    assert shown == {lead.pk, contact.pk} and other.pk not in shown
+
+
+def test_target_list_filters_targets_the_schema_check_broke(page_a, tenant_a, admin_a, client_for):
+    broken = SyncTargetFactory(page=page_a, checked_at="2030-01-01T00:00:00Z", problems=[
+        {"field": "Region__c", "code": "INVALID_FIELD", "message": "gone", "fix": "remap",
+         "severity": "error"}])  # fmt: skip
+    fine = SyncTargetFactory(page=BookingPageFactory(tenant=tenant_a))
+    client = client_for(admin_a)
+    listing = client.get(
+        reverse("admin:integrations_synctarget_changelist"), {"problems": "errors"}
+    )
+    assert [t.pk for t in listing.context["cl"].result_list] == [broken.pk]
+    assert "1 error(s)" in listing.content.decode()
+    listing = client.get(reverse("admin:integrations_synctarget_changelist"), {"problems": "ok"})
+    assert [t.pk for t in listing.context["cl"].result_list] == [fine.pk]
