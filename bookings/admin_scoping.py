@@ -15,9 +15,12 @@ Superusers see and change everything. Django's own admin still requires `is_staf
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 
 from bookings.models import Membership, Tenant
 from bookings.tenancy import scope_to_user, tenant_ids_for
@@ -55,10 +58,9 @@ def scoped_choices(request: HttpRequest, db_field, kwargs: dict[str, Any], *, ro
         return kwargs
     related = db_field.related_model
     if hasattr(related, "tenant_path"):
-        field_role = role if related is Tenant else None
-        kwargs["queryset"] = scope_to_user(
-            related._default_manager.all(), request.user, role=field_role
-        )
+        # Only rows of tenants where the user holds the role this admin requires: an
+        # admin of A who is a mere member of B may not attach A's rows to B's.
+        kwargs["queryset"] = scope_to_user(related._default_manager.all(), request.user, role=role)
     elif related is get_user_model():
         tenant_ids = tenant_ids_for(request.user, role=role)
         kwargs["queryset"] = related._default_manager.filter(
@@ -75,6 +77,19 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return scope_to_user(super().get_queryset(request), request.user)
+
+    def response_action(self, request: HttpRequest, queryset):
+        # Actions check has_*_permission(request) without an object, which holds if the
+        # user may act on *some* tenant; narrow the selection to where it holds the role.
+        queryset = scope_to_user(queryset, request.user, role=self.manage_role)
+        return super().response_action(request, queryset)
+
+    def get_list_filter(self, request: HttpRequest):
+        """Related-field filters list only rows present in the scoped changelist; Django's
+        default lists every row of the related table, other tenants' included."""
+        if is_superuser(request):
+            return super().get_list_filter(request)
+        return [_scoped_filter(self.model, f) for f in super().get_list_filter(request)]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return user_may(request, None, role=None)
@@ -107,6 +122,15 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+def _scoped_filter(model, list_filter):
+    if not isinstance(list_filter, str):
+        return list_filter
+    field = get_fields_from_path(model, list_filter)[-1]
+    if field.is_relation:
+        return (list_filter, admin.RelatedOnlyFieldListFilter)
+    return list_filter
+
+
 class TenantScopedInlineMixin:
     """For inlines of a TenantScopedAdmin: permissions follow the parent object, and
     relation choices are scoped like the parent's."""
@@ -134,3 +158,24 @@ class TenantScopedInlineMixin:
 
 
 ADMIN_ROLE = Membership.Role.ADMIN
+
+
+def view_on_site(request: HttpRequest, content_type_id: int, object_id: str):
+    """The admin's "View on site" redirect, scoped: Django's own only checks is_staff, so
+    staff could walk ids and learn other tenants' (even inactive) page URLs."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.contrib.contenttypes.views import shortcut
+    from django.http import Http404
+
+    model = get_object_or_404(ContentType, pk=content_type_id).model_class()
+    if model is not None and hasattr(model, "tenant_path"):
+        try:
+            visible = scope_to_user(model._default_manager.all(), request.user).filter(pk=object_id)
+            found = visible.exists()
+        except (ValueError, ValidationError):
+            found = False
+        if not found:
+            raise Http404("No such object.")
+    elif not is_superuser(request):
+        raise Http404("No such object.")
+    return shortcut(request, content_type_id, object_id)

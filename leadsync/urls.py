@@ -14,6 +14,7 @@ admin.site.index_title = "Bookings to Salesforce"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", include("bookings.admin_urls")),  # must win over admin.site.urls
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("salesforce/", include("integrations.urls")),
