@@ -9,9 +9,11 @@ from django.contrib.auth import get_user_model
 from bookings.models import ApiKey, Booking, BookingPage, Membership, Question, Tenant
 from bookings.selectors import api_key_hash
 from integrations.models import (
+    AlertSettings,
     Delivery,
     DeliveryAttempt,
     FieldMapping,
+    ResendJob,
     SalesforceConnection,
     SObjectSchema,
     SyncTarget,
@@ -225,3 +227,64 @@ def lead_page_with_target(*, tenant, slug: str = "intro", write_mode: str = "ups
         FieldMappingFactory(target=target, sf_field=sf_field, source_kind=kind, source_key=key)
     FieldMappingFactory(target=target, sf_field="Region__c", constant_value="EMEA")
     return page_row
+
+
+class AlertSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertSettings
+
+    tenant = factory.SubFactory(TenantFactory)
+    enabled = True
+    recipients = ""
+
+
+class ResendJobFactory(factory.django.DjangoModelFactory):
+    """A finished job of one tenant (set status / done / delivery_ids yourself)."""
+
+    class Meta:
+        model = ResendJob
+
+    tenant = factory.SubFactory(TenantFactory)
+    status = ResendJob.Status.DONE
+    total = 0
+
+
+def failed_deliveries(
+    page,
+    count: int,
+    *,
+    code: str = "REQUIRED_FIELD_MISSING",
+    fields=("Company",),
+    message: str = "Required fields are missing: [Company]",
+    target=None,
+):
+    """`count` failed deliveries of bookings on `page` (one target), each with its failed
+    attempt, inserted in bulk (fast enough for a thousand)."""
+    target = target or page.sync_targets.first() or SyncTargetFactory(page=page)
+    connection = SalesforceConnection.objects.filter(
+        tenant=page.tenant
+    ).first() or SalesforceConnectionFactory(tenant=page.tenant)
+    start = datetime.datetime(2031, 1, 6, 8, tzinfo=datetime.UTC) + datetime.timedelta(
+        days=Booking.objects.filter(page=page).count()
+    )
+    bookings = Booking.objects.bulk_create(
+        BookingFactory.build(
+            page=page,
+            starts_at=start + datetime.timedelta(minutes=30 * i),
+            ends_at=start + datetime.timedelta(minutes=30 * i + 30),
+        )
+        for i in range(count)
+    )
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(booking=b, target=target, connection=connection, sobject=target.sobject,
+                 status=Delivery.Status.FAILED, attempts=1, last_error_code=code,
+                 last_error_message=message, last_error_fields=list(fields))
+        for b in bookings
+    )  # fmt: skip
+    now = datetime.datetime.now(datetime.UTC)
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(delivery=d, started_at=now, outcome=DeliveryAttempt.Outcome.FAILED,
+                        http_status=400, error_code=code, message=message, fields=list(fields))
+        for d in deliveries
+    )  # fmt: skip
+    return deliveries

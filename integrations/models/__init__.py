@@ -1,14 +1,18 @@
 """Outbound-sync models, one module per concern. `tenant_path` on each names the lookup
 to the owning Tenant (see bookings.admin_scoping)."""
 
+from integrations.models.alerts import AlertSettings, AlertState, ResendJob
 from integrations.models.connection import SalesforceConnection
 from integrations.models.delivery import Delivery, DeliveryAttempt
 from integrations.models.mapping import FieldMapping, SObjectSchema, SyncTarget
 
 __all__ = [
+    "AlertSettings",
+    "AlertState",
     "Delivery",
     "DeliveryAttempt",
     "FieldMapping",
+    "ResendJob",
     "SObjectSchema",
     "SalesforceConnection",
     "SyncTarget",

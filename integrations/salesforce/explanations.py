@@ -103,8 +103,8 @@ TABLE: dict[str, _Entry] = {
     ),
     "INVALID_EMAIL_ADDRESS": _Entry(
         "Salesforce did not accept the email address in {fields}.",
-        "Feed {fields} from an Email question or the guest's email ({sources} now). If the "
-        "guest mistyped it, dismiss the delivery.",
+        "Feed {fields} from an Email question or the guest's email. If the guest mistyped "
+        "it, dismiss the delivery.",
     ),
     "FIELD_CUSTOM_VALIDATION_EXCEPTION": _Entry(
         "A validation rule in your Salesforce org refused the record: “{message}”",
@@ -156,7 +156,7 @@ TABLE: dict[str, _Entry] = {
     # -- LeadSync's pre-send check (salesforce.mapping.Code) -----------------------------------
     Code.INVALID_TYPE_ON_FIELD_IN_RECORD: _Entry(
         "The value for {fields} is not of the field's type (e.g. text into a number).",
-        "Feed {fields} from a question of the matching kind ({sources} now); " + RESEND,
+        "Feed {fields} from a question of the matching kind instead of {sources}; " + RESEND,
     ),
     Code.NUMBER_OUTSIDE_VALID_RANGE: _Entry(
         "The number for {fields} is larger than the field allows.",
@@ -246,7 +246,11 @@ def explain(
         return _unknown(code, message, fields)
     names = _join(fields) or "a field"
     named = [sources[f].describe() for f in fields if sources.get(f, FieldSource()).kind]
-    text = {"fields": names, "message": message or code, "sources": _join(named) or "its source"}
+    text = {
+        "fields": names,
+        "message": message or code,
+        "sources": _join(named) or "its current source",
+    }
     fix = entry.fix.format(**text)
     if code == "REQUIRED_FIELD_MISSING" and fields:
         fix = _required_field_fix(fields, sources)

@@ -12,12 +12,23 @@ from django.urls import reverse
 
 from bookings.admin_scoping import TenantScopedAdmin
 from bookings.models import ApiKey, Booking, BookingPage, Membership, Tenant
-from integrations.models import SalesforceConnection, SyncTarget
+from integrations.models import (
+    AlertSettings,
+    Delivery,
+    DeliveryAttempt,
+    ResendJob,
+    SalesforceConnection,
+    SyncTarget,
+)
 from tests.factories import (
+    AlertSettingsFactory,
     ApiKeyFactory,
     BookingFactory,
     BookingPageFactory,
+    DeliveryAttemptFactory,
+    DeliveryFactory,
     MembershipFactory,
+    ResendJobFactory,
     SalesforceConnectionFactory,
     SyncTargetFactory,
 )
@@ -32,6 +43,10 @@ TENANT_OWNED = {
     Booking: lambda tenant: BookingFactory(page__tenant=tenant),
     ApiKey: lambda tenant: ApiKeyFactory(tenant=tenant),
     SyncTarget: lambda tenant: SyncTargetFactory(page__tenant=tenant),
+    Delivery: lambda tenant: DeliveryFactory(booking__page__tenant=tenant),
+    DeliveryAttempt: lambda tenant: DeliveryAttemptFactory(delivery__booking__page__tenant=tenant),
+    AlertSettings: lambda tenant: AlertSettingsFactory(tenant=tenant),
+    ResendJob: lambda tenant: ResendJobFactory(tenant=tenant),
 }
 
 
