@@ -21,7 +21,7 @@ import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
 
-from bookings.models import Question
+from bookings.models import Booking, Question
 
 Kind = Question.Kind
 
@@ -95,6 +95,16 @@ def _choice_field(question: Question, common: dict[str, Any]) -> forms.Field:
     return forms.ChoiceField(choices=[("", "Choose…"), *options], **common)
 
 
+class DateField(forms.DateField):
+    """A date as "YYYY-MM-DD" text: API clients may send any JSON value, and Django's
+    DateField would crash on a number or a list instead of refusing it."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not isinstance(value, str | datetime.date):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 def answer_field(question: Question) -> forms.Field:
     """The form field that asks and validates `question`."""
     common = {
@@ -115,7 +125,7 @@ def answer_field(question: Question) -> forms.Field:
         return NumberField(**common)
     if kind == Kind.DATE:
         widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        return forms.DateField(input_formats=["%Y-%m-%d"], widget=widget, **common)
+        return DateField(input_formats=["%Y-%m-%d"], widget=widget, **common)
     if kind == Kind.CHECKBOX:
         return forms.BooleanField(**common)
     if kind in Question.CHOICE_KINDS:
@@ -161,7 +171,9 @@ class GuestForm(forms.Form):
         label="Your name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     email = forms.EmailField(
-        label="Your email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        max_length=Booking._meta.get_field("guest_email").max_length,  # 254, not 320
+        label="Your email",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     timezone = forms.ChoiceField(label="Show times in", choices=TIMEZONE_CHOICES, required=False)
 

@@ -70,7 +70,10 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
 
 
 def _slot(value: Any):
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible, e.g. 2030-02-30T09:00Z
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         message = "Send the slot start as ISO 8601 with an offset, e.g. 2030-01-07T09:00:00Z."
         raise ApiError(400, {"slot": [message]})

@@ -29,7 +29,10 @@ class SlotField(forms.ChoiceField):
 
     def clean(self, value) -> datetime.datetime | None:
         value = super().clean(value)
-        parsed = parse_datetime(value) if value else None
+        try:
+            parsed = parse_datetime(value) if value else None
+        except ValueError:  # well-formed but impossible, e.g. 2030-02-30T09:00Z
+            parsed = None
         if value and (parsed is None or parsed.tzinfo is None):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         return parsed

@@ -44,12 +44,28 @@ def page_free_slots(
     if not slots:
         return []
     step = datetime.timedelta(minutes=page.duration_minutes)
-    busy = list(
+    busy = (
         bookings_active(page)
         .filter(ends_at__gt=slots[0], starts_at__lt=slots[-1] + step)
+        .order_by("starts_at")
         .values_list("starts_at", "ends_at")
     )
-    return [s for s in slots if not any(b0 < s + step and b1 > s for b0, b1 in busy)]
+    # One sweep over the slots and the merged busy intervals (both sorted): linear, so a
+    # long horizon of short slots with thousands of bookings stays cheap on a public page.
+    merged: list[list[datetime.datetime]] = []
+    for start, end in busy:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    free, i = [], 0
+    for slot in slots:
+        while i < len(merged) and merged[i][1] <= slot:
+            i += 1
+        if i < len(merged) and merged[i][0] < slot + step:
+            continue
+        free.append(slot)
+    return free
 
 
 def booking_get_public(*, tenant_slug: str, page_slug: str, uid) -> Booking:
