@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -58,7 +58,7 @@ class TenantFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not (self.value() or "").isdigit():
             return queryset
-        return queryset.filter(**{f"{model_admin_tenant(queryset)}_id": int(self.value())})
+        return queryset.filter(**{f"{queryset.model.tenant_path}_id": int(self.value())})
 
 
 class PageFilter(admin.SimpleListFilter):
@@ -72,12 +72,8 @@ class PageFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not (self.value() or "").isdigit():
             return queryset
-        page_path = model_admin_tenant(queryset).removesuffix("__tenant")
+        page_path = queryset.model.tenant_path.removesuffix("__tenant")
         return queryset.filter(**{f"{page_path}_id": int(self.value())})
-
-
-def model_admin_tenant(queryset) -> str:
-    return queryset.model.tenant_path
 
 
 # -- deliveries ----------------------------------------------------------------------------------
@@ -211,16 +207,11 @@ class DeliveryAdmin(TenantScopedAdmin):
             )
             self.message_user(request, f"{count} deliveries dismissed.", messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Dismiss deliveries",
-            "opts": self.opts,
-            "form": form,
-            "deliveries": queryset,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-            "action": "dismiss_selected",
-        }
-        return TemplateResponse(request, "admin/integrations/delivery/dismiss.html", context)
+        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        return self._render(
+            request, "dismiss", "Dismiss deliveries", form=form, deliveries=queryset,
+            selected=selected, action="dismiss_selected",
+        )  # fmt: skip
 
     # -- pages --------------------------------------------------------------------------------
 
@@ -231,15 +222,10 @@ class DeliveryAdmin(TenantScopedAdmin):
         tenant = request.GET.get("tenant", "")
         tenant_id = int(tenant) if tenant.isdigit() else None
         summary = dashboard.dashboard_summary(request.user, tenant_id=tenant_id)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Failed posts",
-            "opts": self.opts,
-            "summary": summary,
-            "tenant_id": tenant_id,
-            "changelist_url": reverse("admin:integrations_delivery_changelist"),
-        }
-        return TemplateResponse(request, "admin/integrations/delivery/summary.html", context)
+        return self._render(
+            request, "summary", "Failed posts", summary=summary, tenant_id=tenant_id,
+            changelist_url=reverse("admin:integrations_delivery_changelist"),
+        )  # fmt: skip
 
     def resend_all_view(self, request: HttpRequest):
         """Confirm, then resend every delivery matching the changelist's filter as a job."""
@@ -263,15 +249,10 @@ class DeliveryAdmin(TenantScopedAdmin):
             else:
                 url = reverse("admin:integrations_resendjob_changelist")
             return HttpResponseRedirect(url)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Resend all matching",
-            "opts": self.opts,
-            "count": queryset.count(),
-            "query": request.GET.urlencode(),
-            "filters": sorted(request.GET.items()),
-        }
-        return TemplateResponse(request, "admin/integrations/delivery/resend_all.html", context)
+        return self._render(
+            request, "resend_all", "Resend all matching", count=queryset.count(),
+            query=request.GET.urlencode(), filters=sorted(request.GET.items()),
+        )  # fmt: skip
 
     def resend_view(self, request: HttpRequest, object_id: str):
         delivery = get_object_or_404(self.get_queryset(request), pk=object_id)
@@ -302,15 +283,15 @@ class DeliveryAdmin(TenantScopedAdmin):
             return HttpResponseRedirect(
                 reverse("admin:integrations_delivery_change", args=[delivery.pk])
             )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Dismiss delivery",
-            "opts": self.opts,
-            "form": form,
-            "deliveries": [delivery],
-            "original": delivery,
-        }
-        return TemplateResponse(request, "admin/integrations/delivery/dismiss.html", context)
+        return self._render(
+            request, "dismiss", "Dismiss delivery", form=form, deliveries=[delivery]
+        )
+
+    def _render(self, request: HttpRequest, name: str, title: str, **context):
+        base = {**self.admin_site.each_context(request), "title": title, "opts": self.opts}
+        return TemplateResponse(
+            request, f"admin/integrations/delivery/{name}.html", {**base, **context}
+        )
 
     def changelist_view(self, request, extra_context=None):
         query = request.GET.copy()
@@ -328,7 +309,8 @@ class DeliveryAdmin(TenantScopedAdmin):
         extra_context = dict(extra_context or {})
         if obj is not None:
             extra_context.update(
-                target_url=_admin_url("integrations_synctarget_change", obj.target_id),
+                target_url=obj.target_id
+                and reverse("admin:integrations_synctarget_change", args=[obj.target_id]),
                 attempts=list(obj.attempt_log.all()),
                 payload_rows=dashboard.delivery_payload_rows(obj),
                 explanation=dashboard.delivery_explanation(obj),
@@ -337,15 +319,6 @@ class DeliveryAdmin(TenantScopedAdmin):
                 dismissable=obj.status in resend.DISMISSABLE,
             )
         return super().change_view(request, object_id, form_url, extra_context)
-
-
-def _admin_url(name: str, pk: int | None) -> str:
-    if pk is None:
-        return ""
-    try:
-        return reverse(f"admin:{name}", args=[pk])
-    except NoReverseMatch:  # that model has no admin (yet)
-        return ""
 
 
 @admin.register(DeliveryAttempt)
@@ -360,10 +333,6 @@ class DeliveryAttemptAdmin(TenantScopedAdmin):
     search_fields = ["delivery__booking__guest_email", "sf_record_id", "=api_call_id"]
     list_select_related = ["delivery__booking__page__tenant"]
     show_full_result_count = False
-    readonly_fields = [
-        "delivery", "started_at", "duration_ms", "operation", "api_call_id", "outcome",
-        "http_status", "error_code", "message", "fields", "sf_record_id",
-    ]  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
