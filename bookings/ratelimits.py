@@ -2,6 +2,7 @@
 
 import re
 
+from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import is_ratelimited
@@ -15,6 +16,14 @@ def rate_period_seconds(rate: str) -> int:
     if not match:
         raise ValueError(f"not a rate: {rate!r}")
     return int(match[1] or 1) * _PERIODS[match[2]]
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address by allauth's rule (ALLAUTH_TRUSTED_PROXY_COUNT), so booking
+    and login limits count the same client; django-ratelimit reads it through
+    RATELIMIT_IP_META_KEY. Behind N proxies it is the N-th X-Forwarded-For entry from
+    the right, which the client cannot forge."""
+    return get_adapter(request).get_client_ip(request)
 
 
 def submission_limited(request: HttpRequest, *, group: str, rate: str, key) -> bool:

@@ -46,6 +46,15 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # The public base URL of this deployment, used in links sent by email and to Salesforce.
 SITE_URL = env.str("LEADSYNC_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# True while the first-run defaults are in force (DEBUG at start-up). Unlike DEBUG, which
+# tests switch off, it stays as started: `demo_setup` (a known login) runs only then.
+DEVELOPMENT_DEFAULTS = DEBUG
+
+# How many reverse proxies (TLS terminators, load balancers) stand in front of the app.
+# With N > 0 the client's address is the N-th entry from the right of X-Forwarded-For and
+# X-Forwarded-Proto is trusted; with 0 (no proxy) only REMOTE_ADDR counts, so clients
+# cannot spoof their address to dodge rate limits.
+TRUSTED_PROXY_COUNT = env.int("LEADSYNC_TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -122,6 +131,7 @@ else:
 # https://django-ratelimit.readthedocs.io/en/stable/settings.html
 # Booking submissions: per client IP on the public page, per key on the API.
 RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "bookings.ratelimits.client_ip"  # allauth's rule, proxies counted
 BOOKING_RATE_LIMIT_PER_IP = "20/10m"
 BOOKING_API_RATE_LIMIT_PER_KEY = "120/m"
 # django-ratelimit's cache check predates Django's own RedisCache and calls it "not
@@ -180,6 +190,9 @@ STORAGES = {
 
 # --- Email -----------------------------------------------------------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
+# Alerts and password resets go by email: production must say how (no console fallback).
+if not DEBUG and not env.str("EMAIL_URL", default=""):
+    raise ImproperlyConfigured("EMAIL_URL must be set when DJANGO_DEBUG is false.")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LeadSync <noreply@leadsync.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -193,7 +206,9 @@ SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT  # login rate limits per real client
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

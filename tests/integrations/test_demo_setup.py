@@ -71,3 +71,12 @@ def test_demo_page_posts_leads_by_upsert_with_mappings_that_pass_every_rule(monk
     )
     assert [p for p in problems if p.is_error] == []
     assert target.problems == []
+
+
+def test_demo_setup_refuses_without_the_first_run_defaults(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEVELOPMENT_DEFAULTS = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
+        call_command("demo_setup")
+    assert not Tenant.objects.exists()

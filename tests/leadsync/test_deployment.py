@@ -58,7 +58,7 @@ def test_compose_services_have_healthchecks_and_real_entry_points():
 
 
 def run_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_", "EMAIL_"))}
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -72,6 +72,7 @@ def test_check_deploy_is_clean_with_documented_production_variables():
         "DJANGO_SECRET_KEY": Fernet.generate_key().decode() * 2,
         "DJANGO_ALLOWED_HOSTS": "leadsync.example.com",
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
     })  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -81,3 +82,14 @@ def test_production_refuses_to_start_without_secrets():
     result = run_check({"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "x.example.com"})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_way_to_send_email():
+    result = run_check({
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": Fernet.generate_key().decode() * 2,
+        "DJANGO_ALLOWED_HOSTS": "leadsync.example.com",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    })  # fmt: skip
+    assert result.returncode != 0
+    assert "EMAIL_URL must be set" in result.stderr

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from integrations.demo import demo_setup
 
@@ -8,6 +8,11 @@ class Command(BaseCommand):
     help = "Create the demo tenant and login (idempotent) and print how to sign in."
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEVELOPMENT_DEFAULTS:
+            raise CommandError(
+                "demo_setup creates a login with a published password; it runs only with "
+                "the first-run defaults (DJANGO_DEBUG=true)."
+            )
         demo = demo_setup()
         state = "created" if demo.created else "already there"
         self.stdout.write(
