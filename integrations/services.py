@@ -205,7 +205,14 @@ def connection_test(*, connection: SalesforceConnection) -> SalesforceError | No
     connection.status = Status.CONNECTED
     connection.checked_at = timezone.now()
     _error_clear(connection)
-    connection.save()
+    # Named fields only: a worker may rotate the refresh token meanwhile (under its lock);
+    # a full save would write back the token read above.
+    connection.save(
+        update_fields=[
+            "sf_username", "sf_user_id", "sf_org_id", "status", "checked_at",
+            "last_error_code", "last_error_message", "last_error_at", "updated_at",
+        ]
+    )  # fmt: skip
     return None
 
 

@@ -157,6 +157,19 @@ class SalesforceClient:
                         connection=self.connection, failed_access_token=sf.session_id
                     )
                     continue
+                if error.kind is Kind.SESSION:
+                    # Refused again with a token Salesforce has just issued: refreshing
+                    # more will not help ("This session is not valid for use with the REST
+                    # API": no `api` scope, or an IP-locked session; reference §3). Staff
+                    # must reconnect, so it is a connection error, not a retryable one.
+                    error = SalesforceError(
+                        Kind.CONNECTION,
+                        error.code,
+                        error.message,
+                        fields=error.fields,
+                        http_status=error.http_status,
+                        details=error.details,
+                    )
                 raise error from None
             finally:
                 self._usage_collect(sf)

@@ -193,3 +193,16 @@ def test_unreachable_salesforce_is_transient(sf_connection, sf_emulator, sf_sett
         SalesforceClient(sf_connection).limits()
     assert caught.value.kind is Kind.TRANSIENT
     assert caught.value.code == "TIMEOUT"
+
+
+def test_session_refused_again_after_a_refresh_is_a_connection_error(sf_connection, sf_emulator):
+    """A token Salesforce has just issued and still refuses (no `api` scope, IP-locked
+    session) will not be cured by refreshing again: staff must reconnect."""
+    emulator_faults(sf_emulator, access_token_ttl=0)  # every token is born expired
+
+    with pytest.raises(SalesforceError) as raised:
+        SalesforceClient(sf_connection).describe("Lead")
+
+    assert raised.value.kind is Kind.CONNECTION
+    assert raised.value.code == "INVALID_SESSION_ID"
+    assert token_calls(sf_emulator) == 2  # the first token, and exactly one refresh
