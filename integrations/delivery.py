@@ -72,12 +72,8 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
     token, now = uuid.uuid4(), timezone.now()
     with transaction.atomic():
         ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(
-                connection_id=connection_id,
-                status__in=delivery_services.DUE_STATUSES,
-                next_attempt_at__lte=now,
-            )
+            _due(connection_id, now)
+            .select_for_update(skip_locked=True)
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
@@ -97,11 +93,21 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
     return Claim(token=token, deliveries=deliveries)
 
 
+def _due(connection_id: int, now: datetime | None = None):
+    return Delivery.objects.filter(
+        connection_id=connection_id,
+        status__in=delivery_services.DUE_STATUSES,
+        next_attempt_at__lte=now or timezone.now(),
+    )
+
+
 def deliveries_push(*, connection_id: int) -> PushReport:
     """Drain the due deliveries of one connection: claim (up to DELIVERY_BATCH_SIZE), send,
     record; again while more are due, at most DELIVERY_DRAIN_ROUNDS times. Safe to run
     twice and concurrently. Returns a PushReport."""
     report = PushReport()
+    if not _due(connection_id).exists():
+        return report  # the common case when many bookings enqueued one push each
     connection = SalesforceConnection.objects.filter(pk=connection_id).first()
     if connection is None:
         return report
@@ -154,7 +160,7 @@ def _send(
         built = builder.build(delivery)
         if built.error is not None:
             outcome = built.outcome()
-            _record(claim, delivery, outcome, report, payload=built.stored_payload)
+            _record(claim, [(delivery, outcome, built.stored_payload)], report)
             recorded.add(delivery.pk)
             if _refuses_connection(outcome):
                 _hold_claim(connection, claim, outcome, recorded, report)
@@ -181,8 +187,12 @@ def _send(
             batching=settings.DELIVERY_BATCHING,
         )
         refused = None
-        for (delivery, _), outcome in zip(members, outcomes, strict=True):
-            _record(claim, delivery, outcome, report, payload=payloads[delivery.pk])
+        entries = [
+            (delivery, outcome, payloads[delivery.pk])
+            for (delivery, _), outcome in zip(members, outcomes, strict=True)
+        ]
+        _record(claim, entries, report)
+        for delivery, outcome, _ in entries:
             recorded.add(delivery.pk)
             if _refuses_connection(outcome):
                 refused = outcome
@@ -214,77 +224,89 @@ def _hold_claim(
 ) -> None:
     """Salesforce refused the connection: the rest of the claim is held with the same
     error (an attempt row each), then every other due delivery of the connection."""
-    for delivery in claim.deliveries:
-        if delivery.pk not in recorded:
-            _record(claim, delivery, refused, report, payload=None)
+    rest = [(d, refused, None) for d in claim.deliveries if d.pk not in recorded]
+    _record(claim, rest, report)
     report.held += delivery_services.deliveries_hold(
         connection=connection, error=refused.error, claim_token=claim.token
     )
 
 
+RESULT_FIELDS = [
+    "status", "claim_token", "updated_at", "payload", "sf_record_id", "sent_at",
+    "next_attempt_at", "last_error_code", "last_error_message", "last_error_fields",
+]  # fmt: skip
+
+
 def _record(
     claim: Claim,
-    delivery: Delivery,
-    outcome: PushOutcome,
+    entries: list[tuple[Delivery, PushOutcome, dict | None]],
     report: PushReport,
-    *,
-    payload: dict | None,
 ) -> None:
-    """Write one outcome on its delivery (only while our claim holds) and its attempt row."""
+    """Write outcomes on their deliveries — only those our claim still holds (a claim
+    taken back meanwhile belongs to someone else now) — and an attempt row for each, in
+    one transaction and a few statements. `entries`: (delivery, outcome, fresh payload)."""
+    if not entries:
+        return
     now = timezone.now()
-    error = outcome.error
-    changes: dict = {"claim_token": None, "updated_at": now}
-    if payload is not None:
-        changes["payload"] = payload
-    if error is None:
-        attempt_outcome = Outcome.SENT
-        changes.update(
-            status=Status.SENT,
-            sf_record_id=outcome.record_id or "",
-            sent_at=now,
-            next_attempt_at=None,
-            last_error_code="",
-            last_error_message="",
-            last_error_fields=[],
-        )
-    else:
-        attempt_outcome, status, next_at = _after_error(delivery, error, now)
-        changes.update(
-            status=status,
-            next_attempt_at=next_at,
-            last_error_code=error.code[:100],
-            last_error_message=error.message,
-            last_error_fields=error.fields,
+    attempts = []
+    for delivery, outcome, payload in entries:
+        error = outcome.error
+        delivery.claim_token, delivery.updated_at = None, now
+        if payload is not None:
+            delivery.payload = payload
+        if error is None:
+            attempt_outcome = Outcome.SENT
+            delivery.status, delivery.sent_at, delivery.next_attempt_at = Status.SENT, now, None
+            delivery.sf_record_id = outcome.record_id or ""
+            delivery.last_error_code = delivery.last_error_message = ""
+            delivery.last_error_fields = []
+        else:
+            attempt_outcome, delivery.status, delivery.next_attempt_at = _after_error(
+                delivery, error, now
+            )
+            delivery.last_error_code = error.code[:100]
+            delivery.last_error_message = error.message
+            delivery.last_error_fields = error.fields
+        attempts.append(
+            DeliveryAttempt(
+                delivery_id=delivery.pk,
+                started_at=datetime.fromtimestamp(outcome.started_at, tz=UTC),
+                duration_ms=outcome.duration_ms,
+                operation=outcome.operation,
+                api_call_id=outcome.api_call_id,
+                outcome=attempt_outcome,
+                http_status=outcome.http_status,
+                error_code=error.code[:100] if error else "",
+                message=_attempt_message(outcome),
+                fields=error.fields if error else [],
+                sf_record_id=outcome.record_id or "",
+            )
         )
     with transaction.atomic():
-        updated = Delivery.objects.filter(pk=delivery.pk, claim_token=claim.token).update(**changes)
-        DeliveryAttempt.objects.create(
-            delivery_id=delivery.pk,
-            started_at=datetime.fromtimestamp(outcome.started_at, tz=UTC),
-            duration_ms=outcome.duration_ms,
-            operation=outcome.operation,
-            api_call_id=outcome.api_call_id,
-            outcome=attempt_outcome,
-            http_status=outcome.http_status,
-            error_code=error.code[:100] if error else "",
-            message=_attempt_message(outcome),
-            fields=error.fields if error else [],
-            sf_record_id=outcome.record_id or "",
+        ours = set(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=[d.pk for d, _, _ in entries], claim_token=claim.token)
+            .values_list("pk", flat=True)
         )
-    if not updated:
-        logger.warning("Result for a claim taken back meanwhile: delivery=%s", delivery.pk)
-        return
-    status = changes["status"]
-    setattr(report, status, getattr(report, status) + 1)
-    if error is not None:
-        report.outcomes[error.code] = report.outcomes.get(error.code, 0) + 1
-        logger.warning(
-            "Delivery not sent: delivery=%s tenant=%s code=%s status=%s",
-            delivery.pk,
-            delivery.booking.page.tenant_id,
-            error.code,
-            changes["status"],
+        Delivery.objects.bulk_update(
+            [d for d, _, _ in entries if d.pk in ours], RESULT_FIELDS, batch_size=200
         )
+        DeliveryAttempt.objects.bulk_create(attempts)
+    for delivery, outcome, _ in entries:
+        if delivery.pk not in ours:
+            logger.warning("Result for a claim taken back meanwhile: delivery=%s", delivery.pk)
+            continue
+        setattr(report, delivery.status, getattr(report, delivery.status) + 1)
+        if outcome.error is not None:
+            code = outcome.error.code
+            report.outcomes[code] = report.outcomes.get(code, 0) + 1
+            logger.warning(
+                "Delivery not sent: delivery=%s tenant=%s code=%s status=%s",
+                delivery.pk,
+                delivery.booking.page.tenant_id,
+                code,
+                delivery.status,
+            )
 
 
 def _after_error(

@@ -206,7 +206,7 @@ def test_a_late_result_of_a_taken_back_claim_is_not_written(settings):
     Delivery.objects.filter(pk=delivery.pk).update(claim_token=None, status=Status.RETRYING)
 
     outcome = PushOutcome(delivery.pk, "upsert", None, started_at=0, record_id="00Q000000000001")
-    _record(claim, claim.deliveries[0], outcome, PushReport(), payload=None)
+    _record(claim, [(claim.deliveries[0], outcome, None)], PushReport())
 
     delivery.refresh_from_db()
     assert delivery.status == Status.RETRYING and not delivery.sf_record_id
