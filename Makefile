@@ -33,6 +33,14 @@ test: install
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+# The bench uses a database and a Redis DB of its own (created / flushed by it).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/leadsync_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/9
+
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
+		$(BIN)/python manage.py bench_pipeline $(BENCH_ARGS)
+
 format: install
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 

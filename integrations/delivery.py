@@ -288,9 +288,21 @@ def _record(
             .filter(pk__in=[d.pk for d, _, _ in entries], claim_token=claim.token)
             .values_list("pk", flat=True)
         )
+        sent = [d for d, o, _ in entries if d.pk in ours and o.error is None]
+        others = [d for d, o, _ in entries if d.pk in ours and o.error is not None]
+        # The common case in few statements: what all sent rows share in one UPDATE,
+        # then only what differs per row (Django's bulk_update builds a CASE per field).
+        Delivery.objects.filter(pk__in=[d.pk for d in sent]).update(
+            status=Status.SENT, claim_token=None, updated_at=now, sent_at=now,
+            next_attempt_at=None, last_error_code="", last_error_message="",
+            last_error_fields=[],
+        )  # fmt: skip
+        fresh = {d.pk for d, _, payload in entries if payload is not None}
+        Delivery.objects.bulk_update([d for d in sent if d.pk not in fresh], ["sf_record_id"])
         Delivery.objects.bulk_update(
-            [d for d, _, _ in entries if d.pk in ours], RESULT_FIELDS, batch_size=200
+            [d for d in sent if d.pk in fresh], ["sf_record_id", "payload"], batch_size=200
         )
+        Delivery.objects.bulk_update(others, RESULT_FIELDS, batch_size=200)
         DeliveryAttempt.objects.bulk_create(attempts)
     for delivery, outcome, _ in entries:
         if delivery.pk not in ours:
