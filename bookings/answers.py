@@ -105,6 +105,19 @@ class DateField(forms.DateField):
         return super().to_python(value)
 
 
+PHONE_MAX_LENGTH = 16  # E.164: "+" and at most 15 digits
+
+
+def answer_max_length(question: Question) -> int | None:
+    """The longest stored answer `question` can produce, None when not bounded by length
+    (numbers, dates, choices: their values are what they are)."""
+    if question.kind in DEFAULT_MAX_LENGTH:
+        return question.max_length or DEFAULT_MAX_LENGTH[question.kind]
+    if question.kind == Kind.PHONE:
+        return PHONE_MAX_LENGTH
+    return None
+
+
 def answer_field(question: Question) -> forms.Field:
     """The form field that asks and validates `question`."""
     common = {
@@ -114,7 +127,7 @@ def answer_field(question: Question) -> forms.Field:
     }
     kind = question.kind
     if kind in (Kind.TEXT, Kind.TEXTAREA):
-        max_length = question.max_length or DEFAULT_MAX_LENGTH[kind]
+        max_length = answer_max_length(question)
         widget = forms.Textarea(attrs={"rows": 4}) if kind == Kind.TEXTAREA else None
         return forms.CharField(max_length=max_length, widget=widget, **common)
     if kind == Kind.EMAIL:

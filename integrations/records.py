@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from bookings.answers import answer_max_length
 from bookings.models import Booking, BookingPage, Question
 from integrations.models import FieldMapping, SyncTarget
 from integrations.salesforce.mapping import MappingSpec, SourceKind, booking_facts_build
@@ -48,7 +49,7 @@ def mapping_spec(mapping: FieldMapping, question: Question | None) -> MappingSpe
         spec.update(
             source_type=question.kind,
             source_required=question.required,
-            source_max_length=question.max_length,
+            source_max_length=answer_max_length(question),
             source_choices=tuple(question.choices or ()),
         )
     elif kind is SourceKind.BOOKING and mapping.source_key == "guest_last_name":

@@ -330,7 +330,9 @@ def test_warnings_are_shown_but_do_not_block(page_a, admin_a, client_for):
     )
     assert response.redirect_chain, refused_messages(response)
     shown = [str(m) for m in response.context["messages"]]
-    assert any("Phone (Phone) holds 40 characters" in m for m in shown), shown
+    assert any("Last Name (LastName) holds 80 characters" in m for m in shown), shown
+    # A phone answer is E.164, at most 16 characters: it fits Phone(40), no warning.
+    assert not any("Phone (Phone)" in m for m in shown), shown
     assert SyncTarget.objects.get().mappings.count() == 5
 
 

@@ -74,3 +74,17 @@ def test_question_facts_reach_the_mapping_checks():
     (spec,) = target_mapping_specs(target)
 
     assert (spec.source_required, spec.source_max_length, spec.source_type) == (True, 80, "text")
+
+
+def test_question_lengths_come_from_what_the_booking_form_accepts():
+    target = SyncTargetFactory()
+    QuestionFactory(page=target.page, key="company", kind="text")  # no explicit limit
+    QuestionFactory(page=target.page, key="notes", kind="textarea")
+    QuestionFactory(page=target.page, key="phone", kind="phone")
+    for field, key in [("Company", "company"), ("Description", "notes"), ("Phone", "phone")]:
+        FieldMappingFactory(target=target, sf_field=field, source_kind=Source.QUESTION,
+                            source_key=key)  # fmt: skip
+
+    lengths = {s.sf_field: s.source_max_length for s in target_mapping_specs(target)}
+
+    assert lengths == {"Company": 255, "Description": 5000, "Phone": 16}
