@@ -46,6 +46,14 @@ def connection_complete_oauth(
     token-endpoint policies (refresh) right away.
     """
     old_refresh = _readable_refresh_token(connection)
+    if connection.sf_org_id and connection.sf_org_id != grant.org_id:
+        # Reconnected to another org: the cached field lists describe the old one.
+        # Drop them so they are fetched again, and make staff re-check their mappings.
+        connection.schemas.all().delete()
+        logger.warning(
+            "Salesforce org changed: tenant=%s org=%s was=%s",
+            connection.tenant_id, grant.org_id, connection.sf_org_id,
+        )  # fmt: skip
     connection.login_host = login_host
     connection.instance_url = grant.instance_url
     connection.sf_org_id = grant.org_id

@@ -126,9 +126,17 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         )
     except SalesforceError as error:
         return _connect_failed(request, connection, error)
+    previous_org = connection.sf_org_id
     connection = services.connection_complete_oauth(
         connection=connection, login_host=pending["login_host"], grant=grant
     )
+    if previous_org and previous_org != connection.sf_org_id:
+        messages.warning(
+            request,
+            f"This is a different Salesforce org ({connection.sf_org_id}, before: "
+            f"{previous_org}). Its fields will be read again: open each Salesforce target "
+            "and check its mappings before bookings go out.",
+        )
     error = services.connection_test(connection=connection)
     if error is None:
         messages.success(request, "Salesforce is connected.")

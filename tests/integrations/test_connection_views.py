@@ -456,3 +456,20 @@ def test_deleting_the_connection_in_the_admin_revokes_it_first(
     assert response.status_code == 302
     assert not SalesforceConnection.objects.filter(pk=new_connection.pk).exists()
     assert emulator_state(sf_emulator)["oauth_calls"]["revoke"] == 1
+
+
+def test_reconnecting_to_another_org_drops_its_cached_fields_and_warns(
+    sf_emulator, new_connection, admin_a, client_for
+):
+    from tests.factories import SObjectSchemaFactory
+
+    new_connection.sf_org_id = "00D000000000OLDEAA"  # was connected to another org
+    new_connection.save()
+    SObjectSchemaFactory(connection=new_connection, sobject="Lead")
+    client = client_for(admin_a)
+
+    response = connect(client, new_connection, sf_emulator)
+
+    assert not new_connection.schemas.exists()
+    shown = [str(m) for m in response.wsgi_request._messages]
+    assert any("different Salesforce org" in m for m in shown), shown
