@@ -172,6 +172,11 @@ class FieldMappingFormSet(BaseInlineFormSet):
         if describe is None:
             raise ValidationError(self.context.error or "Salesforce fields are not loaded.")
         target: SyncTarget = self.instance
+        if target.key_field and any(row.sf_field == target.key_field for row in rows):
+            raise ValidationError(
+                f"{target.key_field} receives the booking id (it is the booking id field): "
+                "remove its mapping row, or choose another booking id field."
+            )
         self.specs = target_mapping_specs(target, mappings=rows, questions=self.context.questions)
         self.problems = mapping_problems(
             describe, self.specs, write_mode=sf_schema.WriteMode(target.write_mode)

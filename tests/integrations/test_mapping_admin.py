@@ -441,3 +441,12 @@ def test_target_list_filters_targets_the_schema_check_broke(page_a, tenant_a, ad
     assert "1 error(s)" in listing.content.decode()
     listing = client.get(reverse("admin:integrations_synctarget_changelist"), {"problems": "ok"})
     assert [t.pk for t in listing.context["cl"].result_list] == [fine.pk]
+
+
+def test_the_booking_id_field_cannot_also_be_mapped(page_a, admin_a, client_for):
+    row = {"sf_field": KEY, "source_kind": "constant", "constant_value": "overwritten"}
+
+    response = client_for(admin_a).post(ADD_URL, target_data(page_a, [*GOOD_ROWS, row]))
+
+    assert f"{KEY} receives the booking id" in refused_messages(response)
+    assert not SyncTarget.objects.exists()
