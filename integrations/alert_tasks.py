@@ -30,9 +30,10 @@ def deliveries_prune() -> int:
     return resend.deliveries_prune()
 
 
-@shared_task(name="integrations.resend_job_run")
-def resend_job_run(job_id: int) -> bool:
-    """Resend one chunk of job `job_id` and enqueue the next. Returns whether more remain."""
+@shared_task(name="integrations.resend_job_run", bind=True)
+def resend_job_run(self, job_id: int) -> bool:
+    """Resend one chunk of job `job_id` and enqueue the next on the same queue. Returns
+    whether more remain."""
     try:
         more = resend.resend_job_step(job_id=job_id)
     except Exception as exc:
@@ -40,5 +41,6 @@ def resend_job_run(job_id: int) -> bool:
         resend.resend_job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
         raise
     if more:
-        resend.resend_job_enqueue(job_id=job_id)
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        resend.resend_job_enqueue(job_id=job_id, queue=queue)
     return more

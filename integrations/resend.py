@@ -106,13 +106,14 @@ def _enqueue_on_commit(job: ResendJob) -> None:
     transaction.on_commit(lambda: resend_job_enqueue(job_id=job.pk))
 
 
-def resend_job_enqueue(*, job_id: int) -> bool:
-    """Enqueue the next chunk of a job. A broker outage is logged, not raised: the job is
-    in the database and `resend_jobs_resume` (beat) picks it up later."""
+def resend_job_enqueue(*, job_id: int, queue: str | None = None) -> bool:
+    """Enqueue the next chunk of a job (on `queue`, default: the default queue). A broker
+    outage is logged, not raised: the job is in the database and `resend_jobs_resume`
+    (beat) picks it up later."""
     from integrations.alert_tasks import resend_job_run
 
     try:
-        resend_job_run.delay(job_id)
+        resend_job_run.apply_async((job_id,), queue=queue)
     except Exception as exc:  # any broker failure; the row is saved
         logger.warning("Could not enqueue resend job %s (%s); beat resumes it.", job_id, exc)
         return False
