@@ -24,7 +24,14 @@ DEMO_QUESTIONS = [
         "required": True,
         "choices": ["Demo", "Consultation", "Support"],
     },
-    {"key": "region", "label": "Region", "kind": Kind.TEXT, "help_text": "e.g. EMEA"},
+    # Region__c holds 40 characters: the question may not accept more.
+    {
+        "key": "region",
+        "label": "Region",
+        "kind": Kind.TEXT,
+        "help_text": "e.g. EMEA",
+        "max_length": 40,
+    },
     {
         "key": "phone",
         "label": "Phone",

@@ -144,7 +144,7 @@ def test_rendering_the_mapping_page_never_calls_salesforce(
 def test_field_made_required_is_fixed_in_one_click_from_the_flag(
     sf_emulator, target, admin_a, client_for
 ):
-    QuestionFactory(page=target.page, key="job", required=False)
+    QuestionFactory(page=target.page, key="job", required=False, max_length=128)  # fits Title
     FieldMappingFactory(target=target, sf_field="Title", source_kind="question", source_key="job")
     schema_change(sf_emulator, {"object": "Lead", "field": "Title", "set": {"nillable": False}})
     mappings.schema_refresh(connection=SalesforceConnection.objects.get(), sobject="Lead")
