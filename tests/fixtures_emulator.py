@@ -35,6 +35,7 @@ __all__ = [
     "EMULATOR_SEED_REFRESH_TOKEN",
     "emulator_admin",
     "emulator_code_flow",
+    "emulator_consent",
     "emulator_http",
     "emulator_refresh",
     "emulator_salesforce",
@@ -94,28 +95,11 @@ def pkce_pair(verifier: str = "v" * 43) -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def emulator_code_flow(
-    server: EmulatorServer,
-    *,
-    action: str = "allow",
-    code_challenge: str | None = None,
-    redirect_uri: str = DEFAULT_CALLBACK_URL,
-    state: str = "state-123",
-    scope: str | None = "api refresh_token",
-) -> dict[str, list[str]]:
-    """Drive the consent page like a browser; returns the redirect's query parameters."""
+def emulator_consent(server: EmulatorServer, authorize_url: str, *, action: str = "allow") -> str:
+    """Open the consent page at `authorize_url` and click Allow (or Deny) as a browser
+    would; returns the URL the emulator redirects back to."""
     http = emulator_http(server)
-    params = {
-        "response_type": "code",
-        "client_id": DEFAULT_CLIENT_ID,
-        "redirect_uri": redirect_uri,
-        "state": state,
-    }
-    if scope:
-        params["scope"] = scope
-    if code_challenge:
-        params.update(code_challenge=code_challenge, code_challenge_method="S256")
-    page = http.get(f"{server.base_url}/services/oauth2/authorize", params=params, timeout=10)
+    page = http.get(authorize_url, timeout=HTTP_TIMEOUT)
     assert page.status_code == 200, page.text
     form = {
         name: html.unescape(value)
@@ -129,7 +113,35 @@ def emulator_code_flow(
         timeout=HTTP_TIMEOUT,
     )
     assert answer.status_code == 302, answer.text
-    location = answer.headers["Location"]
+    return answer.headers["Location"]
+
+
+def emulator_code_flow(
+    server: EmulatorServer,
+    *,
+    action: str = "allow",
+    code_challenge: str | None = None,
+    redirect_uri: str = DEFAULT_CALLBACK_URL,
+    state: str = "state-123",
+    scope: str | None = "api refresh_token",
+) -> dict[str, list[str]]:
+    """Drive the consent page like a browser; returns the redirect's query parameters."""
+    params = {
+        "response_type": "code",
+        "client_id": DEFAULT_CLIENT_ID,
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    if scope:
+        params["scope"] = scope
+    if code_challenge:
+        params.update(code_challenge=code_challenge, code_challenge_method="S256")
+    authorize_url = (
+        requests.Request("GET", f"{server.base_url}/services/oauth2/authorize", params=params)
+        .prepare()
+        .url
+    )
+    location = emulator_consent(server, authorize_url, action=action)
     assert location.startswith(redirect_uri), location
     return parse_qs(urlparse(location).query)
 

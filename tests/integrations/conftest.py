@@ -1,8 +1,6 @@
 """Fixtures for the Salesforce connection tests: settings pointing at the emulator, a
 connection to it, and a browser-like walk through its consent page."""
 
-import html
-import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,7 +8,11 @@ from django.utils import timezone
 
 from integrations.models import SalesforceConnection
 from integrations.salesforce.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from tests.fixtures_emulator import EMULATOR_SEED_REFRESH_TOKEN, emulator_admin, emulator_http
+from tests.fixtures_emulator import (
+    EMULATOR_SEED_REFRESH_TOKEN,
+    emulator_admin,
+    emulator_consent,
+)
 
 
 def emulator_host(server) -> str:
@@ -60,25 +62,7 @@ def token_calls(server, grant: str = "refresh_token") -> int:
     return emulator_state(server)["oauth_calls"].get(f"token.{grant}", 0)
 
 
-def consent(server, authorize_url: str, *, action: str = "allow") -> str:
-    """Open Salesforce's consent page at `authorize_url` and click Allow (or Deny), as a
-    browser would; returns the URL Salesforce redirects back to."""
-    http = emulator_http(server)
-    page = http.get(authorize_url, timeout=10)
-    assert page.status_code == 200, page.text
-    form = {
-        name: html.unescape(value)
-        for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
-    }
-    form["action"] = action
-    answer = http.post(
-        f"{server.base_url}/services/oauth2/authorize",
-        data=form,
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert answer.status_code == 302, answer.text
-    return answer.headers["Location"]
+consent = emulator_consent  # a browser's walk through Salesforce's consent page
 
 
 def local_path(url: str) -> str:
