@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
+# Every target here is for development: the first-run defaults (leadsync/settings.py).
+export DJANGO_DEBUG ?= true
+
 # Tests run against real PostgreSQL and Redis (`.ci/run` starts them when they are down).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/leadsync
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1

@@ -1,9 +1,10 @@
 """LeadSync settings: the one place that reads the environment.
 
-Every variable has an embedded default good for a first run on a laptop (SQLite under
-var/, a Celery broker that needs no server, console email) — except production secrets:
-with DJANGO_DEBUG=false, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and
-FIELD_ENCRYPTION_KEYS must be set, or the process refuses to start.
+With DJANGO_DEBUG=true (what `make run` / `make test` set) every variable has an embedded
+default good for a first run on a laptop (SQLite under var/, a Celery broker that needs no
+server, console email). DJANGO_DEBUG defaults to false, so a deployment that forgets it
+fails closed: then DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, FIELD_ENCRYPTION_KEYS and
+EMAIL_URL must be set, or the process refuses to start.
 The variables are listed, with what they do, in README.md ("Configuration").
 """
 
@@ -21,7 +22,7 @@ VAR_DIR = Path(env.str("LEADSYNC_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Core ------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#debug
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 
 def _production_secret(name: str, dev_default: str) -> str:
