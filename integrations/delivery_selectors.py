@@ -16,9 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
-
-from integrations.models import Delivery, SalesforceConnection, SObjectSchema, SyncTarget
+from integrations.mappings import schema_get
+from integrations.models import Delivery, SalesforceConnection, SyncTarget
 from integrations.records import booking_key_value, record_for, target_mapping_specs
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import Kind, SalesforceError
@@ -110,23 +109,10 @@ class RecordBuilder:
         """The cached describe of `sobject`; fetched and cached when missing. A failed
         fetch is remembered for this claim (its error becomes each delivery's)."""
         if sobject not in self._describes:
-            cached = SObjectSchema.objects.filter(
-                connection=self.connection, sobject=sobject
-            ).first()
-            if cached is not None:
-                self._describes[sobject] = cached.describe
-            else:
-                try:
-                    describe = self.client.describe(sobject)
-                except SalesforceError as error:
-                    self._describes[sobject] = error
-                else:
-                    SObjectSchema.objects.update_or_create(
-                        connection=self.connection,
-                        sobject=sobject,
-                        defaults={"describe": describe, "fetched_at": timezone.now()},
-                    )
-                    self._describes[sobject] = describe
+            try:
+                self._describes[sobject] = schema_get(connection=self.connection, sobject=sobject)
+            except SalesforceError as error:
+                self._describes[sobject] = error
         return self._describes[sobject]
 
     @staticmethod
