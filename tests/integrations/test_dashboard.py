@@ -265,3 +265,9 @@ def test_pages_cost_the_same_queries_for_many_rows(
         assert len(response.context["cl"].result_list) == 50
     else:
         assert len(response.context["summary"].causes) == 8
+
+
+def test_failed_posts_is_in_the_admin_sidebar(admin_a, client_for):
+    page = client_for(admin_a).get("/admin/bookings/bookingpage/").content.decode()
+    assert 'id="nav-failed-posts"' in page
+    assert reverse("admin:integrations_delivery_summary") in page
