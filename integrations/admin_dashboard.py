@@ -191,7 +191,7 @@ class DeliveryAdmin(TenantScopedAdmin):
 
     @admin.action(description="Resend with current mapping", permissions=["resend"])
     def resend_rebuilt(self, request: HttpRequest, queryset) -> None:
-        count = resend.deliveries_resend(deliveries=queryset, rebuild=True)
+        count = resend.deliveries_resend(deliveries=queryset, rebuild=True, include_sent=True)
         self.message_user(
             request,
             f"{count} deliveries queued to resend with the current mapping.",
@@ -260,7 +260,7 @@ class DeliveryAdmin(TenantScopedAdmin):
             raise PermissionDenied
         rebuild = request.POST.get("rebuild") == "1"
         queryset = Delivery.objects.filter(pk=delivery.pk)
-        if resend.deliveries_resend(deliveries=queryset, rebuild=rebuild):
+        if resend.deliveries_resend(deliveries=queryset, rebuild=rebuild, include_sent=rebuild):
             self.message_user(request, "Queued to resend.", messages.SUCCESS)
         else:
             self.message_user(request, "This delivery cannot be resent now.", messages.WARNING)

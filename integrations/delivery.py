@@ -188,7 +188,9 @@ def _send(
         )
         refused = None
         entries = [
-            (delivery, outcome, payloads[delivery.pk])
+            # Found the record an unclear earlier try created: create mode does not update
+            # it, so a freshly built payload was never sent and is not recorded as sent.
+            (delivery, outcome, None if outcome.found_existing else payloads[delivery.pk])
             for (delivery, _), outcome in zip(members, outcomes, strict=True)
         ]
         _record(claim, entries, report)
@@ -233,7 +235,7 @@ def _hold_claim(
 
 RESULT_FIELDS = [
     "status", "claim_token", "updated_at", "payload", "sf_record_id", "sent_at",
-    "next_attempt_at", "last_error_code", "last_error_message", "last_error_fields",
+    "next_attempt_at", "last_error_code", "last_error_message", "last_error_fields", "retries",
 ]  # fmt: skip
 
 
@@ -303,7 +305,15 @@ def _record(
             [d for d in sent if d.pk in fresh], ["sf_record_id", "payload"], batch_size=200
         )
         Delivery.objects.bulk_update(others, RESULT_FIELDS, batch_size=200)
-        DeliveryAttempt.objects.bulk_create(attempts)
+        # A claim taken back meanwhile belongs to another worker, which logs its own try.
+        # A late success is still logged (a record was written), marked as not applied;
+        # a late failure is not (alerts would count a failure for a delivery sent since).
+        late = [a for a in attempts if a.delivery_id not in ours and a.outcome == Outcome.SENT]
+        for attempt in late:
+            attempt.message = (
+                f"Arrived after the claim was taken back; not applied. {attempt.message}"
+            )
+        DeliveryAttempt.objects.bulk_create([a for a in attempts if a.delivery_id in ours] + late)
     for delivery, outcome, _ in entries:
         if delivery.pk not in ours:
             logger.warning("Result for a claim taken back meanwhile: delivery=%s", delivery.pk)
@@ -328,10 +338,19 @@ def _after_error(
     if error.kind in (Kind.CONNECTION, Kind.SESSION):
         return Outcome.HELD, Status.HELD, None
     if error.kind is Kind.TRANSIENT:
-        delay = delivery_services.delivery_retry_delay(delivery.attempts)
+        if error.code == REQUEST_LIMIT_EXCEEDED:
+            # The org's API limit: wait it out (a rolling 24 h window) without using up
+            # the retry schedule, which is for faults of this record's own sending.
+            return (
+                Outcome.RETRY,
+                Status.RETRYING,
+                now + timedelta(seconds=settings.DELIVERY_API_PAUSE_SECONDS),
+            )
+        # `retries`, not `attempts`: a delivery staff resent (or a reconnect released)
+        # starts the schedule afresh; `attempts` counts every try, for the create lookup.
+        delivery.retries += 1
+        delay = delivery_services.delivery_retry_delay(delivery.retries)
         if delay is not None:
-            if error.code == REQUEST_LIMIT_EXCEEDED:
-                delay = max(delay, settings.DELIVERY_API_PAUSE_SECONDS)
             return Outcome.RETRY, Status.RETRYING, now + timedelta(seconds=delay)
     return Outcome.FAILED, Status.FAILED, None
 
@@ -340,7 +359,10 @@ def _attempt_message(outcome: PushOutcome) -> str:
     if outcome.error is not None:
         return outcome.error.message
     if outcome.found_existing:
-        return "Found the record an earlier attempt created; not created again."
+        return (
+            "Found the record an earlier attempt created; not created again (create mode "
+            "does not update it, so a changed mapping is not applied to it)."
+        )
     return "Created." if outcome.created else "Updated."
 
 

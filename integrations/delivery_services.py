@@ -8,11 +8,11 @@ Public API (issue #7's dashboard and the admin call these):
         caller's (the booking's) transaction; held when the tenant is not connected.
     deliveries_resend(*, deliveries: QuerySet[Delivery] | Iterable[Delivery],
                       rebuild: bool = False) -> int
-        failed / held / dismissed / retrying -> pending, due now, error cleared. With
-        rebuild=True the stored payload is dropped (rebuilt from the current mapping) and
-        sent deliveries are sent again too: upsert updates the same record; create mode
-        looks the record up by its key field first, so nothing is duplicated. Pending and
-        sending deliveries are left alone. Returns how many were queued.
+        failed / held / dismissed / retrying -> pending, due now, error cleared, retry
+        schedule restarted. With rebuild=True the stored payload is dropped (rebuilt from
+        the current mapping); with include_sent=True too, sent deliveries of upsert targets
+        are sent again (the upsert by the booking id updates the same record). Pending,
+        sending, and sent create-mode deliveries are left alone. Returns how many.
     deliveries_release_held(*, connection: SalesforceConnection) -> int
         held -> pending after a (re)connect. Returns how many.
     deliveries_hold(*, connection, error, claim_token=None) -> int
@@ -40,7 +40,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -110,16 +110,23 @@ def not_connected_message(connection: SalesforceConnection) -> str:
 
 @transaction.atomic
 def deliveries_resend(
-    *, deliveries: QuerySet[Delivery] | Iterable[Delivery], rebuild: bool = False
+    *,
+    deliveries: QuerySet[Delivery] | Iterable[Delivery],
+    rebuild: bool = False,
+    include_sent: bool = False,
 ) -> int:
     """Queue `deliveries` again (see the module docstring). Returns how many were queued."""
     if isinstance(deliveries, QuerySet):
         ids = list(deliveries.values_list("pk", flat=True))
     else:
         ids = [delivery.pk for delivery in deliveries]
-    statuses = (*RESENDABLE, Status.SENT) if rebuild else RESENDABLE
+    wanted = Q(status__in=RESENDABLE)
+    if rebuild and include_sent:
+        # Only an upsert brings a sent record up to date; create mode would find the
+        # record and leave it as it is (or, without a key, create a second one).
+        wanted |= Q(status=Status.SENT, target__write_mode=SyncTarget.WriteMode.UPSERT)
     # Lock the rows so a push applying a result cannot interleave (skip none: staff wait).
-    rows = Delivery.objects.select_for_update().filter(pk__in=ids, status__in=statuses)
+    rows = Delivery.objects.select_for_update(of=("self",)).filter(wanted, pk__in=ids)
     chosen = list(rows.values_list("pk", "connection_id"))
     if not chosen:
         return 0
@@ -336,6 +343,7 @@ def push_enqueue_on_commit(connection_ids: Iterable[int]) -> None:
 def _queued_now() -> dict:
     return {
         "status": Status.PENDING,
+        "retries": 0,
         "next_attempt_at": timezone.now(),
         "claim_token": None,
         "last_error_code": "",

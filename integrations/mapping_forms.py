@@ -85,11 +85,19 @@ class SyncTargetForm(forms.ModelForm):
                 f"{key} is not an external-ID field of {data['sobject']} the connected user "
                 "may write: choose one from the list.",
             )
-        elif not key and data.get("write_mode") == SyncTarget.WriteMode.UPSERT:
+        elif not key:
+            # Upsert keys on it; create mode looks a record up by it before creating again
+            # after an unclear failure (a timeout after Salesforce wrote it). Without it a
+            # retry or a resend could create a second record.
             self.add_error(
                 "key_field",
-                "Upsert needs an external-ID field to key on"
-                + (": choose one." if keys else f"; {data['sobject']} has none, use Create."),
+                "Choose the external-ID field that receives the booking id"
+                + (
+                    ": upsert keys on it, and create mode uses it to never create twice."
+                    if keys
+                    else f"; {data['sobject']} has none. Ask your Salesforce admin to add a "
+                    "text field marked External ID (e.g. LeadSync_Booking_Id__c)."
+                ),
             )
         return data
 

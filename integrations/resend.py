@@ -27,18 +27,21 @@ RESENDABLE = (Status.FAILED, Status.HELD, Status.RETRYING, Status.DISMISSED)
 DISMISSABLE = (Status.FAILED, Status.HELD, Status.RETRYING)
 
 
-def deliveries_resend(*, deliveries: QuerySet, rebuild: bool = False) -> int:
+def deliveries_resend(
+    *, deliveries: QuerySet, rebuild: bool = False, include_sent: bool = False
+) -> int:
     """Put `deliveries` back in the queue through the pipeline; returns how many.
 
     Delegates to integrations.delivery_services.deliveries_resend (issue #6): failed /
     held / retrying / dismissed -> pending, enqueued on commit; rebuild=True drops the
-    stored payloads so they are built from the current mapping (and resends sent ones:
-    the upsert by the booking id updates the same record). Pending and sending
+    stored payloads so they are built from the current mapping; include_sent=True (only
+    for deliveries staff picked one by one) also resends sent ones of upsert targets,
+    whose upsert by the booking id updates the same record. Pending and sending
     deliveries are left alone.
     """
     from integrations.delivery_services import deliveries_resend as pipeline_resend
 
-    return pipeline_resend(deliveries=deliveries, rebuild=rebuild)
+    return pipeline_resend(deliveries=deliveries, rebuild=rebuild, include_sent=include_sent)
 
 
 @transaction.atomic

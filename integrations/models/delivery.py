@@ -31,12 +31,18 @@ class Delivery(models.Model):
     target = models.ForeignKey(
         SyncTarget, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )
+    # PROTECT: removing a connection must never silently drop pending bookings.
     connection = models.ForeignKey(
-        SalesforceConnection, on_delete=models.CASCADE, related_name="deliveries"
+        SalesforceConnection, on_delete=models.PROTECT, related_name="deliveries"
     )
     sobject = models.CharField("Salesforce object", max_length=100)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(
+        default=0,
+        help_text="Transient failures since it was last queued by staff or a reconnect: "
+        "the step of the retry schedule.",
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(
         null=True, blank=True, help_text="When sending began; a stale claim is taken back."

@@ -262,14 +262,17 @@ def _parse_datetime(value: Any, tz: tzinfo) -> datetime:
 
 
 def _to_date(facts: FieldFacts, value: Any, tz: tzinfo) -> str:
-    if isinstance(value, datetime):  # the date where the value was taken, not in UTC
-        return value.date().isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()
-    text = _text(value)
-    return (
-        date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text).date()
-    ).isoformat()
+    text = "" if isinstance(value, datetime) else _text(value)
+    if len(text) == 10:
+        return date.fromisoformat(text).isoformat()
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(text)
+    # A moment's date where the booking happens: an evening meeting in Los Angeles is
+    # already tomorrow in UTC, which is how the database hands it over.
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(tz)
+    return moment.date().isoformat()
 
 
 def _to_datetime(facts: FieldFacts, value: Any, tz: tzinfo) -> str:

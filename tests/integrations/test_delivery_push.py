@@ -332,6 +332,27 @@ def test_create_mode_looks_the_record_up_before_creating_again(
     assert delivery.attempt_log.order_by("-started_at").first().operation == "lookup"
 
 
+def test_create_mode_never_claims_a_rebuilt_payload_it_did_not_send(
+    sf_emulator, sf_connection, settings
+):
+    """A create-mode resend with the current mapping that finds the record an unclear
+    earlier try created leaves it as it is: the rebuilt record is not recorded as sent."""
+    settings.SALESFORCE_TIMEOUT = 1
+    emulator_faults(sf_emulator, fail_next=["timeout_after_write"], timeout_after_write_seconds=2)
+    [delivery] = due_deliveries(sf_connection, 1, write_mode="insert")
+    deliveries_push(connection_id=sf_connection.pk)  # written, answer lost
+    delivery_services.deliveries_resend(deliveries=[delivery], rebuild=True)
+
+    deliveries_push(connection_id=sf_connection.pk)
+
+    delivery.refresh_from_db()
+    [lead] = leads(sf_emulator)
+    assert (delivery.status, delivery.sf_record_id) == (Status.SENT, lead["Id"])
+    assert delivery.payload is None
+    last = delivery.attempt_log.order_by("-started_at").first()
+    assert "not applied" in last.message
+
+
 def test_create_mode_creates_when_the_lookup_finds_nothing(sf_emulator, sf_connection):
     [delivery] = due_deliveries(sf_connection, 1, write_mode="insert")
     Delivery.objects.filter(pk=delivery.pk).update(attempts=1, status=Status.RETRYING)
@@ -368,7 +389,10 @@ def test_a_retry_sends_the_stored_payload_and_rebuild_uses_the_current_mapping(
 
     delivery_services.deliveries_resend(deliveries=[delivery])  # sent: left alone
     assert Delivery.objects.get(pk=delivery.pk).status == Status.SENT
-    assert delivery_services.deliveries_resend(deliveries=[delivery], rebuild=True) == 1
+    resent = delivery_services.deliveries_resend(
+        deliveries=[delivery], rebuild=True, include_sent=True
+    )
+    assert resent == 1
     deliveries_push(connection_id=sf_connection.pk)
 
     delivery.refresh_from_db()

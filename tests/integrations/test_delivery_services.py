@@ -16,6 +16,7 @@ from integrations.delivery import deliveries_claim
 from integrations.delivery_tasks import delivery_push
 from integrations.models import Delivery, DeliveryAttempt, SalesforceConnection
 from tests.factories import (
+    BookingFactory,
     DeliveryFactory,
     SalesforceConnectionFactory,
     SyncTargetFactory,
@@ -210,7 +211,29 @@ def test_a_late_result_of_a_taken_back_claim_is_not_written(settings):
 
     delivery.refresh_from_db()
     assert delivery.status == Status.RETRYING and not delivery.sf_record_id
-    assert delivery.attempt_log.count() == 1  # the call is still logged
+    (attempt,) = delivery.attempt_log.all()  # the write is still logged, as not applied
+    assert attempt.message.startswith("Arrived after the claim was taken back")
+
+
+@pytest.mark.django_db
+def test_a_late_failure_of_a_taken_back_claim_leaves_no_failed_attempt(settings):
+    """Alerts count failed attempts: one from a claim another worker took over (and may
+    have sent since) would report a failure that is not one."""
+    from integrations.delivery import PushReport, _record
+    from integrations.salesforce.errors import Kind, SalesforceError
+    from integrations.salesforce.push import PushOutcome
+
+    delivery = DeliveryFactory()
+    claim = deliveries_claim(connection_id=delivery.connection_id, limit=1)
+    Delivery.objects.filter(pk=delivery.pk).update(claim_token=None, status=Status.SENT)
+    error = SalesforceError(Kind.PERMANENT, "STRING_TOO_LONG", "too long", http_status=400)
+    outcome = PushOutcome(delivery.pk, "upsert", None, started_at=0, error=error)
+
+    _record(claim, [(claim.deliveries[0], outcome, None)], PushReport())
+
+    delivery.refresh_from_db()
+    assert delivery.status == Status.SENT
+    assert not delivery.attempt_log.exists()
 
 
 # -- retry schedule ------------------------------------------------------------------------------
@@ -261,16 +284,43 @@ def test_resend_queues_failed_held_dismissed_and_retrying_but_not_sent_or_sendin
 
 
 @pytest.mark.django_db
-def test_resend_with_rebuild_drops_the_payload_and_includes_sent(
+def test_resend_with_rebuild_drops_the_payload_and_includes_sent_only_when_asked(
     delay,
     django_capture_on_commit_callbacks,
 ):
     sent = DeliveryFactory(status=Status.SENT, payload={"A": 1}, sf_record_id="00Q1")
     with django_capture_on_commit_callbacks(execute=True):
-        count = delivery_services.deliveries_resend(deliveries=[sent], rebuild=True)
+        assert delivery_services.deliveries_resend(deliveries=[sent], rebuild=True) == 0
+        count = delivery_services.deliveries_resend(
+            deliveries=[sent], rebuild=True, include_sent=True
+        )
     sent.refresh_from_db()
     assert count == 1
     assert (sent.status, sent.payload) == (Status.PENDING, None)
+
+
+@pytest.mark.django_db
+def test_a_sent_create_mode_delivery_is_never_resent(delay, django_capture_on_commit_callbacks):
+    """Create mode cannot update the record it made: resending would change nothing (the
+    lookup finds it) or, at worst, create a second one."""
+    booking = BookingFactory()
+    target = SyncTargetFactory(page=booking.page, write_mode="insert")
+    sent = DeliveryFactory(
+        booking=booking, target=target, status=Status.SENT, payload={"A": 1}, sf_record_id="00Q1"
+    )
+    count = delivery_services.deliveries_resend(deliveries=[sent], rebuild=True, include_sent=True)
+    sent.refresh_from_db()
+    assert count == 0
+    assert sent.status == Status.SENT
+
+
+@pytest.mark.django_db
+def test_a_resend_restarts_the_retry_schedule(delay, django_capture_on_commit_callbacks):
+    worn = DeliveryFactory(status=Status.FAILED, attempts=9, retries=7)
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_services.deliveries_resend(deliveries=[worn])
+    worn.refresh_from_db()
+    assert (worn.status, worn.retries, worn.attempts) == (Status.PENDING, 0, 9)
 
 
 @pytest.mark.django_db
@@ -304,3 +354,36 @@ def test_sweep_enqueues_due_connections_and_releases_reconnected_ones(delay, ten
     assert enqueued == sorted([due.connection_id, held.connection_id])
     assert Delivery.objects.get(pk=held.pk).status == Status.PENDING
     assert delay.call_count >= 2
+
+
+def test_retry_schedule_counts_retries_since_last_queued_not_lifetime_attempts(settings):
+    from integrations.delivery import _after_error
+    from integrations.salesforce.errors import Kind, SalesforceError
+
+    settings.DELIVERY_RETRY_DELAYS = [30, 120]
+    resent = Delivery(attempts=9, retries=0)  # many tries in its past, resent by staff
+    unavailable = SalesforceError(Kind.TRANSIENT, "SERVER_UNAVAILABLE", "down", http_status=503)
+
+    _, status, _ = _after_error(resent, unavailable, timezone.now())
+
+    assert (status, resent.retries) == (Status.RETRYING, 1)
+    resent.retries = 2
+    assert _after_error(resent, unavailable, timezone.now())[1] == Status.FAILED
+
+
+def test_api_limit_refusals_do_not_use_up_the_retry_schedule(settings):
+    from integrations.delivery import _after_error
+    from integrations.salesforce.errors import Kind, SalesforceError
+
+    settings.DELIVERY_RETRY_DELAYS = [30]
+    settings.DELIVERY_API_PAUSE_SECONDS = 900
+    last_step = Delivery(attempts=5, retries=1)
+    limit = SalesforceError(
+        Kind.TRANSIENT, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", http_status=403
+    )
+    now = timezone.now()
+
+    _, status, when = _after_error(last_step, limit, now)
+
+    assert status == Status.RETRYING and last_step.retries == 1
+    assert (when - now).total_seconds() == 900

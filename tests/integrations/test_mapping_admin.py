@@ -336,15 +336,20 @@ def test_warnings_are_shown_but_do_not_block(page_a, admin_a, client_for):
     assert SyncTarget.objects.get().mappings.count() == 5
 
 
-def test_upsert_needs_an_external_id_key(page_a, admin_a, client_for):
+@pytest.mark.parametrize("write_mode", ["upsert", "insert"])
+def test_every_write_mode_needs_the_booking_id_field(page_a, admin_a, client_for, write_mode):
+    """Upsert keys on it; create mode looks a record up by it before creating again after
+    an unclear failure, so that a retry or resend never creates a second record."""
     client = client_for(admin_a)
-    response = client.post(ADD_URL, target_data(page_a, GOOD_ROWS, key_field=""))
-    assert "Upsert needs an external-ID field" in refused_messages(response)
-    response = client.post(ADD_URL, target_data(page_a, GOOD_ROWS, key_field="Email"))
-    assert "Select a valid choice" in refused_messages(response)
     response = client.post(
-        ADD_URL, target_data(page_a, GOOD_ROWS, key_field="", write_mode="insert")
+        ADD_URL, target_data(page_a, GOOD_ROWS, key_field="", write_mode=write_mode)
     )
+    assert "external-ID field that receives the booking id" in refused_messages(response)
+    response = client.post(
+        ADD_URL, target_data(page_a, GOOD_ROWS, key_field="Email", write_mode=write_mode)
+    )
+    assert "Select a valid choice" in refused_messages(response)
+    response = client.post(ADD_URL, target_data(page_a, GOOD_ROWS, write_mode=write_mode))
     assert response.status_code == 302, refused_messages(response)
 
 

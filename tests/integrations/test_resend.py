@@ -198,3 +198,19 @@ def test_staff_see_only_their_own_jobs(tenant_a, tenant_b, admin_a, superuser, c
     assert {j.pk for j in listed.context["cl"].result_list} == {own.pk}
     everything = client_for(superuser).get(reverse("admin:integrations_resendjob_changelist"))
     assert {j.pk for j in everything.context["cl"].result_list} == {own.pk, other.pk, platform.pk}
+
+
+def test_a_rebuild_job_leaves_deliveries_sent_since_the_snapshot_alone(page_a, admin_a):
+    """Retrying deliveries in a job's snapshot are often sent by the pipeline before their
+    chunk runs; the chunk must not send them again."""
+    deliveries = failed_deliveries(page_a, 2)
+    (job,) = resend.resend_jobs_create(
+        deliveries=Delivery.objects.all(), user=admin_a, rebuild=True
+    )
+    Delivery.objects.filter(pk=deliveries[0].pk).update(status=Status.SENT)
+
+    resend.resend_job_step(job_id=job.pk)
+
+    assert statuses(deliveries) == [Status.SENT, Status.PENDING]
+    job.refresh_from_db()
+    assert job.resent == 1

@@ -256,6 +256,18 @@ def test_date_field_gets_iso_date(contact, value, expected):
     }
 
 
+def test_a_meetings_date_is_its_date_where_the_booking_happens(event):
+    """The database hands datetimes over in UTC: 1 May 19:00 in Los Angeles is 2 May in
+    UTC, but the meeting's date is 1 May."""
+    booking = booking_values(
+        starts_at=datetime(2026, 5, 2, 2, 0, tzinfo=UTC), timezone="America/Los_Angeles"
+    )
+
+    record = build(event, [fact("ActivityDate", "starts_at")], booking=booking)
+
+    assert record == {"ActivityDate": "2026-05-01"}
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
