@@ -331,6 +331,12 @@ DELIVERY_DRAIN_ROUNDS = env.int("DELIVERY_DRAIN_ROUNDS", default=10)
 # A delivery `sending` longer than this lost its worker: it is taken back and retried.
 # Must exceed the longest push (CELERY_TASK_TIME_LIMIT).
 DELIVERY_SENDING_TIMEOUT = env.float("DELIVERY_SENDING_TIMEOUT", default=300.0)
+if not DEBUG and DELIVERY_SENDING_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    # A claim taken back while its worker may still be sending could go out twice in
+    # create mode. (Tests shorten it on purpose; their records are keyed upserts.)
+    raise ImproperlyConfigured(
+        f"DELIVERY_SENDING_TIMEOUT must exceed the task time limit ({CELERY_TASK_TIME_LIMIT} s)."
+    )
 # Waits before retry 1, 2, ... after a transient error (seconds, ±20 % jitter); after the
 # last one the delivery fails. About a day in all.
 DELIVERY_RETRY_DELAYS = [

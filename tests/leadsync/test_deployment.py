@@ -93,3 +93,16 @@ def test_production_refuses_to_start_without_a_way_to_send_email():
     })  # fmt: skip
     assert result.returncode != 0
     assert "EMAIL_URL must be set" in result.stderr
+
+
+def test_production_refuses_a_reclaim_timeout_shorter_than_a_push():
+    result = run_check({
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": Fernet.generate_key().decode() * 2,
+        "DJANGO_ALLOWED_HOSTS": "leadsync.example.com",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+        "DELIVERY_SENDING_TIMEOUT": "60",
+    })  # fmt: skip
+    assert result.returncode != 0
+    assert "DELIVERY_SENDING_TIMEOUT must exceed" in result.stderr
