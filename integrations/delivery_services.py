@@ -40,7 +40,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -250,9 +250,13 @@ def deliveries_reclaim_stale(*, connection_id: int | None = None) -> int:
         )
         if connection_id is not None:
             stale = stale.filter(connection_id=connection_id)
-        rows = list(stale.values_list("pk", "claimed_at"))
+        rows = list(stale.values_list("pk", "claimed_at", "retries"))
         if not rows:
             return 0
+        # A lost claim counts as a failed try: a delivery whose pushes keep dying (a worker
+        # killed again and again, a push over the task time limit) ends failed and shown
+        # on the dashboard, instead of being taken back forever.
+        spent = {pk for pk, _, retries in rows if retries >= len(settings.DELIVERY_RETRY_DELAYS)}
         message = (
             "The worker sending this stopped before Salesforce's answer was recorded; "
             "sending again."
@@ -263,14 +267,26 @@ def deliveries_reclaim_stale(*, connection_id: int | None = None) -> int:
                 started_at=claimed_at,
                 duration_ms=round((now - claimed_at).total_seconds() * 1000),
                 operation="claim expired",
-                outcome=DeliveryAttempt.Outcome.RETRY,
+                outcome=(
+                    DeliveryAttempt.Outcome.FAILED if pk in spent else DeliveryAttempt.Outcome.RETRY
+                ),
                 error_code=CLAIM_EXPIRED,
                 message=message,
             )
-            for pk, claimed_at in rows
+            for pk, claimed_at, _ in rows
         )
-        Delivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        Delivery.objects.filter(pk__in=spent).update(
+            status=Status.FAILED,
+            next_attempt_at=None,
+            claim_token=None,
+            last_error_code=CLAIM_EXPIRED,
+            last_error_message=message + " Its sending never finished in all the retries.",
+            last_error_fields=[],
+            updated_at=now,
+        )
+        Delivery.objects.filter(pk__in=[pk for pk, _, _ in rows if pk not in spent]).update(
             status=Status.RETRYING,
+            retries=F("retries") + 1,
             next_attempt_at=now,
             claim_token=None,
             last_error_code=CLAIM_EXPIRED,
@@ -278,7 +294,9 @@ def deliveries_reclaim_stale(*, connection_id: int | None = None) -> int:
             last_error_fields=[],
             updated_at=now,
         )
-    logger.warning("Stale delivery claims taken back: %s", [pk for pk, _ in rows])
+    logger.warning(
+        "Stale delivery claims taken back: %s (failed: %s)", [r[0] for r in rows], sorted(spent)
+    )
     return len(rows)
 
 

@@ -205,6 +205,14 @@ TABLE: dict[str, _Entry] = {
     "SERVER_UNAVAILABLE": _Entry("Salesforce was unavailable.", WAIT, Remedy.WAITS),
     "TIMEOUT": _Entry("Salesforce did not answer in time.", WAIT, Remedy.WAITS),
     "CONNECTION_ERROR": _Entry("Salesforce could not be reached.", WAIT, Remedy.WAITS),
+    # Ours: the worker sending it stopped (killed, or over the task time limit) before
+    # Salesforce's answer was recorded; the retry is safe (upsert, or lookup by key).
+    "CLAIM_EXPIRED": _Entry(
+        "The worker sending this stopped before Salesforce's answer was recorded.",
+        "Nothing to change while it retries. If it failed after every retry, check that "
+        "workers are running and not killed for memory or time, then resend.",
+        Remedy.WAITS,
+    ),
     "INVALID_SESSION_ID": _Entry(
         "Salesforce's access token had expired.",
         "Nothing to change: LeadSync refreshes it and retries. If it keeps failing, test "

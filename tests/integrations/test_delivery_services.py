@@ -198,6 +198,25 @@ def test_a_stale_sending_claim_is_taken_back_with_an_attempt_row(settings):
 
 
 @pytest.mark.django_db
+def test_a_claim_that_keeps_getting_lost_ends_failed_and_visible(settings):
+    """Each lost claim spends a retry: a push that always dies (or always overruns the
+    task time limit) fails for staff to see instead of being taken back forever."""
+    settings.DELIVERY_SENDING_TIMEOUT = 60
+    settings.DELIVERY_RETRY_DELAYS = [30, 120]
+    long_ago = timezone.now() - timedelta(seconds=61)
+    once = DeliveryFactory(status=Status.SENDING, claimed_at=long_ago, retries=0)
+    spent = DeliveryFactory(status=Status.SENDING, claimed_at=long_ago, retries=2)
+
+    assert delivery_services.deliveries_reclaim_stale() == 2
+
+    once.refresh_from_db()
+    spent.refresh_from_db()
+    assert (once.status, once.retries) == (Status.RETRYING, 1)
+    assert (spent.status, spent.last_error_code) == (Status.FAILED, "CLAIM_EXPIRED")
+    assert spent.attempt_log.get().outcome == DeliveryAttempt.Outcome.FAILED
+
+
+@pytest.mark.django_db
 def test_a_late_result_of_a_taken_back_claim_is_not_written(settings):
     from integrations.delivery import PushReport, _record
     from integrations.salesforce.push import PushOutcome

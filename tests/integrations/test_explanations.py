@@ -34,7 +34,13 @@ CONNECTION_CODES = ["invalid_grant", "OAUTH_APP_BLOCKED", "API_DISABLED_FOR_ORG"
 DEFAULT_TITLE = "Salesforce refused the record"
 
 
-@pytest.mark.parametrize("code", SALESFORCE_CODES + [c.value for c in Code] + CONNECTION_CODES)
+# Ours too: the pipeline's own codes for a lost worker or a missing connection.
+PIPELINE_CODES = ["CLAIM_EXPIRED", "NOT_CONNECTED", "TIMEOUT", "CONNECTION_ERROR"]
+
+
+@pytest.mark.parametrize(
+    "code", SALESFORCE_CODES + [c.value for c in Code] + CONNECTION_CODES + PIPELINE_CODES
+)
 def test_every_listed_code_has_its_own_explanation_and_fix(code):
     explanation = explain(code, "some message", fields=["Company"])
     assert isinstance(explanation, Explanation)
