@@ -132,6 +132,34 @@ def mapping_drift(
     return [p for p in found if (p.field, p.code, p.severity) not in known]
 
 
+def _unlisted_constant(facts: FieldFacts, spec: MappingSpec) -> list[Problem]:
+    """A constant for an unrestricted picklist that is none of its active values: Salesforce
+    takes it (restricted ones are refused by value_problems), but it is almost always a
+    typo that splits the sales team's reports ("Webb" beside "Web")."""
+    values = (
+        [v.strip() for v in spec.constant_value.split(";")]
+        if facts.type == "multipicklist"
+        else [spec.constant_value.strip()]
+    )
+    unlisted = [v for v in values if v and v not in facts.picklist_value_set]
+    if not unlisted:
+        return []
+    allowed = ", ".join(sorted(facts.picklist_value_set)) or "none"
+    return [
+        Problem(
+            field=facts.name,
+            code=Code.PICKLIST_VALUE_UNKNOWN,
+            message=f"{_join_quoted(unlisted)} is not an active value of {facts.display}.",
+            fix=f"Choose one of: {allowed} (or add the value in Salesforce first).",
+            severity=Severity.WARNING,
+        )
+    ]
+
+
+def _join_quoted(values: list[str]) -> str:
+    return ", ".join(f"“{v}”" for v in values)
+
+
 def source_compatibility(facts: FieldFacts, spec: MappingSpec) -> list[Problem]:
     """Whether the mapping's source can feed this (existing, writable) field.
 
@@ -139,7 +167,10 @@ def source_compatibility(facts: FieldFacts, spec: MappingSpec) -> list[Problem]:
     sources are checked by type (``SOURCE_ACCEPTS``), picklist values and maximum length.
     """
     if spec.source_kind is SourceKind.CONSTANT:
-        return value_problems(facts, wire_value(facts, spec.constant_value))
+        problems = value_problems(facts, wire_value(facts, spec.constant_value))
+        if not problems and facts.type in ("picklist", "multipicklist"):
+            problems = _unlisted_constant(facts, spec)
+        return problems
     source_type = spec.effective_source_type
     accepted = SOURCE_ACCEPTS.get(source_type, frozenset())
     if facts.type not in accepted:

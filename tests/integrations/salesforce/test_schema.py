@@ -665,3 +665,16 @@ def test_every_problem_names_its_field_and_a_fix(lead_org):
     for problem in found:
         assert problem.field in problem.message or field(lead_org, problem.field) is None
         assert problem.fix
+
+
+def test_constant_outside_an_unrestricted_picklist_is_a_warning_naming_the_values(lead_org):
+    """Salesforce takes "Webb" in the unrestricted LeadSource, but it splits reports."""
+    others = [m for m in good_mappings() if m.sf_field != "LeadSource"]
+    typo = mapping_problems(lead_org, [*others, constant("LeadSource", "Webb")], write_mode=UPSERT)
+    listed = mapping_problems(lead_org, [*others, constant("LeadSource", "Web")], write_mode=UPSERT)
+
+    assert [(p.field, p.code, p.severity) for p in typo] == [
+        ("LeadSource", Code.PICKLIST_VALUE_UNKNOWN, Severity.WARNING)
+    ]
+    assert "Web" in typo[0].fix
+    assert listed == []
