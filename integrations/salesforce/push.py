@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.salesforce.client import COLLECTION_MAX, RecordResult, SalesforceClient
-from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.schema import WriteMode
 
 
@@ -91,12 +91,8 @@ def records_push(
     upsert = write_mode is WriteMode.UPSERT and bool(key_field)
     size = COLLECTION_MAX if batching else 1
     for chunk in _chunks(pending, size):
-        if len(chunk) == 1:
-            result = _single(client, sobject, key_field if upsert else "", chunk[0])
-            outcomes[chunk[0].ref] = result
-        else:
-            for outcome in _collection(client, sobject, key_field if upsert else "", chunk):
-                outcomes[outcome.ref] = outcome
+        for outcome in _send(client, sobject, key_field if upsert else "", chunk):
+            outcomes[outcome.ref] = outcome
     return [outcomes[item.ref] for item in items]
 
 
@@ -124,6 +120,14 @@ def _single(client: SalesforceClient, sobject: str, key_field: str, item: PushIt
     return outcome
 
 
+def _send(
+    client: SalesforceClient, sobject: str, key_field: str, chunk: list[PushItem]
+) -> list[PushOutcome]:
+    if len(chunk) == 1:
+        return [_single(client, sobject, key_field, chunk[0])]
+    return _collection(client, sobject, key_field, chunk)
+
+
 def _collection(
     client: SalesforceClient, sobject: str, key_field: str, chunk: list[PushItem]
 ) -> list[PushOutcome]:
@@ -144,6 +148,15 @@ def _collection(
                 http_status=200,
             )
     except SalesforceError as error:
+        if error.kind is Kind.PERMANENT and len(chunk) > 1:
+            # One bad record can make Salesforce refuse a whole collection (e.g. a
+            # JSON_PARSER_ERROR): send the halves, so only the culprit fails and the other
+            # bookings (of any page) still go out; a few extra calls, and only then.
+            half = len(chunk) // 2
+            return [
+                *_send(client, sobject, key_field, chunk[:half]),
+                *_send(client, sobject, key_field, chunk[half:]),
+            ]
         for outcome in outcomes:
             outcome.error, outcome.http_status = error, error.http_status
     else:
