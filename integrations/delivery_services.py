@@ -166,9 +166,22 @@ def deliveries_hold(
 ) -> int:
     """Salesforce refuses `connection` itself (connection-kind error): mark it
     needs_reconnect and hold every pending / retrying delivery of it, plus those claimed
-    under `claim_token`. Returns how many were held."""
-    if connection.status == SalesforceConnection.Status.CONNECTED:
-        services.connection_mark_needs_reconnect(connection=connection, error=error)
+    under `claim_token`. Returns how many were held.
+
+    A refusal of a grant older than the connection's latest connect is stale (staff
+    reconnected while this push ran with the old tokens): then nothing is held, and the
+    claim's deliveries are due again at once, to go out with the new grant."""
+    current = SalesforceConnection.objects.select_for_update().get(pk=connection.pk)
+    if current.connected_at != connection.connected_at:
+        if claim_token is not None:
+            Delivery.objects.filter(
+                connection=connection, status=Status.SENDING, claim_token=claim_token
+            ).update(status=Status.RETRYING, claim_token=None, next_attempt_at=timezone.now())
+        push_enqueue_on_commit([connection.pk])
+        logger.info("Stale refusal ignored after a reconnect: tenant=%s", connection.tenant_id)
+        return 0
+    if current.status == SalesforceConnection.Status.CONNECTED:
+        services.connection_mark_needs_reconnect(connection=current, error=error)
     detail = f"{error.code}: {error.message}" if error.message else error.code
     message = (
         f"Salesforce refused the connection ({detail}). Held; it is sent by itself "

@@ -406,3 +406,26 @@ def test_api_limit_refusals_do_not_use_up_the_retry_schedule(settings):
 
     assert status == Status.RETRYING and last_step.retries == 1
     assert (when - now).total_seconds() == 900
+
+
+@pytest.mark.django_db
+def test_a_refusal_of_the_old_grant_after_a_reconnect_holds_nothing(
+    delay, django_capture_on_commit_callbacks
+):
+    """A push refused with the tokens it started with must not undo a reconnect that
+    committed meanwhile: the connection stays connected, nothing is held."""
+    from integrations.salesforce.errors import Kind, SalesforceError
+
+    delivery = DeliveryFactory(status=Status.PENDING)
+    seen_by_push = SalesforceConnection.objects.get(pk=delivery.connection_id)
+    SalesforceConnection.objects.filter(pk=seen_by_push.pk).update(
+        connected_at=timezone.now()  # staff reconnected while the push was sending
+    )
+    revoked = SalesforceError(Kind.CONNECTION, "invalid_grant", "expired access/refresh token")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        held = delivery_services.deliveries_hold(connection=seen_by_push, error=revoked)
+
+    assert held == 0
+    assert SalesforceConnection.objects.get(pk=seen_by_push.pk).status == "connected"
+    assert Delivery.objects.get(pk=delivery.pk).status == Status.PENDING
