@@ -57,4 +57,9 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
 
 
 # One module per concern; importing them registers their admin classes.
-from integrations import admin_dashboard, admin_deliveries, admin_mappings  # noqa: E402, F401
+from integrations import (  # noqa: E402, F401
+    admin_alerts,
+    admin_dashboard,
+    admin_deliveries,
+    admin_mappings,
+)

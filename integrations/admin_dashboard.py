@@ -1,6 +1,6 @@
 """The failed-posts dashboard: read-only admin over deliveries and their attempts (every
 attempt leaves a row; the dashboard is a query), the "Failed posts" summary page, resend
-and dismiss actions, bulk resend jobs with progress, and per-tenant alert settings.
+and dismiss actions. Resend jobs and alert settings have their admin in admin_alerts.
 
 Reads are selectors (integrations.dashboard); writes are services (integrations.resend).
 Every class is tenant-scoped (bookings.admin_scoping).
@@ -23,11 +23,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from bookings.admin_scoping import ADMIN_ROLE, TenantScopedAdmin
+from bookings.admin_scoping import TenantScopedAdmin
 from bookings.models import BookingPage
 from bookings.tenancy import scope_to_user, tenants_for
 from integrations import dashboard, resend
-from integrations.models import AlertSettings, Delivery, DeliveryAttempt, ResendJob
+from integrations.models import Delivery, DeliveryAttempt
 
 Status = Delivery.Status
 
@@ -351,61 +351,3 @@ class DeliveryAttemptAdmin(TenantScopedAdmin):
     @admin.display(description="message")
     def short_message(self, obj: DeliveryAttempt) -> str:
         return Truncator(obj.message).chars(100)
-
-
-# -- resend jobs ---------------------------------------------------------------------------------
-
-
-@admin.register(ResendJob)
-class ResendJobAdmin(TenantScopedAdmin):
-    """Bulk resends and their progress. The change page refreshes while the job runs."""
-
-    list_display = [
-        "__str__",
-        "tenant",
-        "status",
-        "progress",
-        "rebuild",
-        "created_by",
-        "created_at",
-    ]
-    list_filter = ["status"]
-    change_form_template = "admin/integrations/resendjob/change_form.html"
-    fields = ["tenant", "status", "description", "rebuild", "created_by", "created_at"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    @admin.display(description="progress")
-    def progress(self, obj: ResendJob) -> str:
-        return f"{obj.done} / {obj.total}"
-
-
-# -- alert settings ------------------------------------------------------------------------------
-
-
-@admin.register(AlertSettings)
-class AlertSettingsAdmin(TenantScopedAdmin):
-    """Who gets a tenant's failure alerts. Tenant admins edit; members may look."""
-
-    list_display = ["tenant", "enabled", "recipient_list"]
-    fields = ["tenant", "enabled", "recipients"]
-    manage_role = ADMIN_ROLE
-
-    @admin.display(description="recipients")
-    def recipient_list(self, obj: AlertSettings) -> str:
-        from integrations.alerts import alert_recipients
-
-        names = alert_recipients(obj.tenant, obj)
-        suffix = "" if obj.recipients.strip() else " (the tenant's admins)"
-        return ", ".join(names) + suffix if names else "nobody" + suffix
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
-        return ["tenant"] if obj is not None else []
