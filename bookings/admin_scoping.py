@@ -131,6 +131,21 @@ def _scoped_filter(model, list_filter):
     return list_filter
 
 
+class ReadOnlyAdminMixin:
+    """For logs and records nobody edits by hand (deliveries, attempts, resend jobs): the
+    rows are viewed, tenant-scoped as usual; adding, changing and deleting are off.
+    Put it before TenantScopedAdmin in the bases."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class TenantScopedInlineMixin:
     """For inlines of a TenantScopedAdmin: permissions follow the parent object, and
     relation choices are scoped like the parent's."""

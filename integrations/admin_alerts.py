@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from bookings.admin_scoping import ADMIN_ROLE, TenantScopedAdmin
+from bookings.admin_scoping import ADMIN_ROLE, ReadOnlyAdminMixin, TenantScopedAdmin
 from integrations.models import AlertSettings, ResendJob
 
 # -- resend jobs ---------------------------------------------------------------------------------
 
 
 @admin.register(ResendJob)
-class ResendJobAdmin(TenantScopedAdmin):
+class ResendJobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     """Bulk resends and their progress. The change page refreshes while the job runs."""
 
     list_display = [
@@ -28,15 +28,6 @@ class ResendJobAdmin(TenantScopedAdmin):
     change_form_template = "admin/integrations/resendjob/change_form.html"
     fields = ["tenant", "status", "description", "rebuild", "created_by", "created_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="progress")
     def progress(self, obj: ResendJob) -> str:

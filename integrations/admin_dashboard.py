@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from bookings.admin_scoping import TenantScopedAdmin
+from bookings.admin_scoping import ReadOnlyAdminMixin, TenantScopedAdmin
 from bookings.models import BookingPage
 from bookings.tenancy import scope_to_user, tenants_for
 from integrations import dashboard, resend
@@ -88,7 +88,7 @@ class DismissForm(forms.Form):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(TenantScopedAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     """Deliveries, read-only. The change page is the delivery's page: payload sent, every
     attempt with Salesforce's answer, the booking's answers and URL parameters, and the
     mapping behind each field."""
@@ -124,16 +124,7 @@ class DeliveryAdmin(TenantScopedAdmin):
             *super().get_urls(),
         ]
 
-    # -- permissions: a log; staff resend and dismiss, nobody edits ----------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    # -- permissions: a log (ReadOnlyAdminMixin); staff resend and dismiss ---------------------
 
     def has_resend_permission(self, request: HttpRequest, obj=None) -> bool:
         return self._may(request, obj, role=None)
@@ -322,7 +313,7 @@ class DeliveryAdmin(TenantScopedAdmin):
 
 
 @admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(TenantScopedAdmin):
+class DeliveryAttemptAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     """Every exchange with Salesforce, as recorded: read-only."""
 
     list_display = [
@@ -333,15 +324,6 @@ class DeliveryAttemptAdmin(TenantScopedAdmin):
     search_fields = ["delivery__booking__guest_email", "sf_record_id", "=api_call_id"]
     list_select_related = ["delivery__booking__page__tenant"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="delivery", ordering="delivery_id")
     def delivery_link(self, obj: DeliveryAttempt) -> str:
