@@ -6,5 +6,6 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Salesforce integration"
 
     def ready(self) -> None:
-        # Subscribe to bookings' events (bookings never imports integrations).
-        from integrations import receivers  # noqa: F401
+        # Subscribe to bookings' and the connection's events (bookings never imports
+        # integrations; connection never imports delivery). Django's documented place.
+        from integrations.delivery import receivers  # noqa: F401

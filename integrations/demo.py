@@ -6,8 +6,10 @@ from django.utils import timezone
 
 from bookings.demo import DEMO_PAGE_SLUG, DemoTenant, demo_tenant_setup
 from bookings.models import BookingPage
-from integrations import mappings
+from integrations.mappings import services as mappings
 from integrations.models import FieldMapping, SalesforceConnection, SObjectSchema, SyncTarget
+from integrations.salesforce.emulator.org import ORG_ID, USER_ID, USERNAME
+from integrations.salesforce.emulator.schema import Schema
 
 # The Procfile starts the emulator with `--seed-refresh-token` set to this same value.
 DEMO_SEED_REFRESH_TOKEN = "leadsync-demo-seeded-refresh-token"  # noqa: S105 - local demo
@@ -26,8 +28,6 @@ def demo_setup() -> DemoTenant:
 def demo_connection_setup(demo: DemoTenant) -> SalesforceConnection:
     """The demo tenant's connection to the local emulator: a seeded refresh token and no
     access token, so the first call refreshes. Left alone once it exists."""
-    from integrations.salesforce.emulator.org import ORG_ID, USER_ID, USERNAME
-
     connection, created = SalesforceConnection.objects.get_or_create(
         tenant=demo.tenant,
         defaults={
@@ -72,8 +72,6 @@ def demo_target_setup(demo: DemoTenant, connection: SalesforceConnection) -> Syn
     Lead describe is cached from the emulator's own org files (what it will answer), so
     the mapping page works at once; "Refresh fields" replaces it with the live answer.
     """
-    from integrations.salesforce.emulator.schema import Schema
-
     SObjectSchema.objects.get_or_create(
         connection=connection,
         sobject="Lead",
@@ -90,7 +88,7 @@ def demo_target_setup(demo: DemoTenant, connection: SalesforceConnection) -> Syn
         },
     )
     if created:
-        # Region__c is required on create (rule 5): the region question must be too.
+        # Region__c is required on create: the question feeding it must be required too.
         mappings.question_make_required(question=page.questions.get(key="region"))
         FieldMapping.objects.bulk_create(
             FieldMapping(

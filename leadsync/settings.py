@@ -294,11 +294,12 @@ CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Task modules beyond `<app>.tasks` autodiscovery: one per concern.
+# Task modules beyond `<app>.tasks` autodiscovery: one per concern of integrations.
 CELERY_IMPORTS = [
-    "integrations.schema_tasks",
-    "integrations.delivery_tasks",
-    "integrations.alert_tasks",
+    "integrations.connection.tasks",
+    "integrations.mappings.tasks",
+    "integrations.delivery.tasks",
+    "integrations.dashboard.tasks",
 ]
 DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
@@ -313,14 +314,16 @@ CELERY_BEAT_SCHEDULE = {
     "connections-check": {"task": "integrations.connections_check_all", "schedule": 3600},
     # Failure alerts and the hourly digest (throttled in the database, not here).
     "alerts-send": {"task": "integrations.alerts_send", "schedule": 300},
+    # Bulk resend jobs whose chunk task was lost (a broker outage) are enqueued again.
+    "resend-jobs-resume": {"task": "integrations.resend_jobs_resume", "schedule": 300},
     # Retention: prune payloads and attempts of old sent deliveries.
     "deliveries-prune": {"task": "integrations.deliveries_prune", "schedule": 24 * 3600},
 }
 
 # --- Delivery pipeline -------------------------------------------------------------
-# How bookings reach Salesforce (integrations.delivery, ../shared/DESIGN.md "The flow of
-# one booking"). Waits live in the database (Delivery.next_attempt_at), never in countdowns.
-# Records per claim: one sObject Collections call carries at most 200 (reference §3).
+# How bookings reach Salesforce (integrations.delivery). Waits live in the database
+# (Delivery.next_attempt_at), never in countdowns.
+# Records per claim: one sObject Collections call carries at most 200 records.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=200)
 if not 1 <= DELIVERY_BATCH_SIZE <= 200:
     raise ImproperlyConfigured("DELIVERY_BATCH_SIZE is between 1 and 200.")
@@ -351,7 +354,7 @@ DELIVERY_API_USAGE_PAUSE_RATIO = env.float("DELIVERY_API_USAGE_PAUSE_RATIO", def
 DELIVERY_API_PAUSE_SECONDS = env.float("DELIVERY_API_PAUSE_SECONDS", default=900.0)
 
 # --- Dashboard and alerts ----------------------------------------------------------
-# The failed-posts dashboard, failure alerts and retention (integrations.alerts, .resend).
+# The failed-posts dashboard, failure alerts and retention (integrations.dashboard).
 # Payloads and attempts of sent deliveries are pruned after this many days; failed ones
 # are kept until resolved.
 DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)

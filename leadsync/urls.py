@@ -17,7 +17,7 @@ urlpatterns = [
     path("admin/", include("bookings.admin_urls")),  # must win over admin.site.urls
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("salesforce/", include("integrations.urls")),
+    path("salesforce/", include("integrations.connection.urls")),
     path("api/v1/", include("bookings.api_urls")),
     # Public booking pages, /<tenant-slug>/<page-slug>/: keep last.
     path("", include("bookings.urls")),

@@ -95,38 +95,58 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.1, message: str
     pytest.fail(f"timed out after {timeout}s waiting for {message}")
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
-    """A real `celery worker` process on real Redis, using this session's test database."""
+def worker_start(
+    *, log_path: Path, env: dict[str, str] | None = None, queue: str = "", concurrency: int = 2
+) -> subprocess.Popen:
+    """A real `celery worker` subprocess on this session's test database and Redis (on
+    `queue` when given), answering ping; its own process group, so a test may SIGKILL the
+    whole worker. `env` adds settings. Fails the test when it exits early."""
     from leadsync.celery import app
 
-    with django_db_blocker.unblock():
-        db_url = database_url_for_subprocess()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        **(env or {}),
+    }
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url}
-    with open(log, "wb") as out:
+    queues = ["-Q", queue] if queue else []
+    with open(log_path, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "leadsync", "worker", "--loglevel", "INFO",
-             "--concurrency", "2", "--hostname", name, "--without-mingle", "--without-gossip"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+             "--concurrency", str(concurrency), "--hostname", name, *queues,
+             "--without-mingle", "--without-gossip", "--without-heartbeat"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    try:
-        wait_until(
-            lambda: proc.poll() is not None or app.control.ping(destination=[name], timeout=0.5),
-            timeout=60,
-            message="the Celery worker to answer ping",
-        )
-        if proc.poll() is not None:
-            pytest.fail(f"Celery worker exited early:\n{log.read_text()}")
-        proc.log_path = log
-        yield proc
-    finally:
+    wait_until(
+        lambda: proc.poll() is not None or app.control.ping(destination=[name], timeout=0.5),
+        timeout=60,
+        message="the Celery worker to answer ping",
+    )
+    if proc.poll() is not None:
+        pytest.fail(f"Celery worker exited early:\n{log_path.read_text()}")
+    proc.log_path = log_path
+    return proc
+
+
+def worker_stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
+    """A real `celery worker` process on real Redis, using this session's test database."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with django_db_blocker.unblock():
+        proc = worker_start(log_path=log)
+    yield proc
+    worker_stop(proc)
 
 
 @pytest.fixture(autouse=True)
@@ -141,7 +161,7 @@ def isolated_cache(settings):
     }
 
 
-# -- the delivery pipeline: a worker that reaches the emulator (issue #6) ---------------------
+# -- the delivery pipeline: a worker that reaches the emulator ---------------------------------
 
 PIPELINE_QUEUE = "pipeline-tests"
 #: Settings of the pipeline worker process: short timeouts and retry delays so a test of a
@@ -155,49 +175,17 @@ PIPELINE_WORKER_SETTINGS = {
 
 
 def pipeline_worker_start(server, *, queue: str, log_path: Path, concurrency: int = 2):
-    """A `celery worker` subprocess on `queue` whose settings reach the emulator `server`
-    (its CA, its Connected App) and use this session's test database. Its own process
-    group, so a test may SIGKILL the whole worker."""
+    """A worker on `queue` whose settings reach the emulator `server` (its CA, its
+    Connected App)."""
     from integrations.salesforce.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
     env = {
-        **os.environ,
         **PIPELINE_WORKER_SETTINGS,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "REDIS_URL": os.environ["REDIS_URL"],
         "SALESFORCE_CA_BUNDLE": server.ca_path,
         "SALESFORCE_CONSUMER_KEY": DEFAULT_CLIENT_ID,
         "SALESFORCE_CONSUMER_SECRET": DEFAULT_CLIENT_SECRET,
     }
-    name = f"pipeline-{uuid.uuid4().hex[:8]}@localhost"
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "leadsync", "worker", "--loglevel", "INFO",
-             "--concurrency", str(concurrency), "--hostname", name, "-Q", queue,
-             "--without-mingle", "--without-gossip", "--without-heartbeat"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    from leadsync.celery import app
-
-    wait_until(
-        lambda: proc.poll() is not None or app.control.ping(destination=[name], timeout=0.5),
-        timeout=60,
-        message="the pipeline worker to answer ping",
-    )
-    if proc.poll() is not None:
-        pytest.fail(f"pipeline worker exited early:\n{log_path.read_text()}")
-    proc.log_path = log_path
-    return proc
-
-
-def pipeline_worker_stop(proc) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    return worker_start(log_path=log_path, env=env, queue=queue, concurrency=concurrency)
 
 
 @pytest.fixture(scope="session")
@@ -209,7 +197,7 @@ def pipeline_worker(
     with django_db_blocker.unblock():
         proc = pipeline_worker_start(sf_emulator_server, queue=PIPELINE_QUEUE, log_path=log)
     yield proc
-    pipeline_worker_stop(proc)
+    worker_stop(proc)
 
 
 @pytest.fixture

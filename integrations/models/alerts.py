@@ -52,7 +52,7 @@ class AlertSettings(models.Model):
 
 class AlertState(models.Model):
     """What has already been reported for a tenant, so running the alert task often never
-    repeats itself. Written only by integrations.alerts under a row lock."""
+    repeats itself. Written only by integrations.dashboard.alerts under a row lock."""
 
     tenant_path = "tenant"
 

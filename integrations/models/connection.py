@@ -12,7 +12,7 @@ class SalesforceConnection(models.Model):
 
     The tokens are stored encrypted (integrations.crypto); read and set them through the
     `access_token` / `refresh_token` properties. They are write-only for people: never
-    rendered, never logged. Writes go through integrations.services.
+    rendered, never logged. Writes go through integrations.connection (services, tokens).
     """
 
     tenant_path = "tenant"

@@ -1,29 +1,26 @@
-"""The one Salesforce client: simple-salesforce built from a SalesforceConnection.
+"""The one Salesforce client: simple-salesforce driven by a token source.
 
+- The client knows no model: it asks a `TokenSource` for the current credentials, for a
+  new access token when Salesforce refuses one, and tells it the API usage it saw. The
+  app's source (integrations.connection.tokens) reads and writes the connection row.
 - Every call goes over the process's shared requests session (integrations.salesforce.http:
   default timeout, pinned CA bundle).
-- A 401 INVALID_SESSION_ID refreshes the access token once, under the connection's row
-  lock (services.connection_token_refresh), and retries the call once.
-- `Sforce-Limit-Info` of successful calls is recorded on the connection.
+- A 401 INVALID_SESSION_ID asks the source for a new token once and retries the call once.
 - Every failure is raised as integrations.salesforce.errors.SalesforceError.
 
 Nothing else in the project imports simple_salesforce or talks to Salesforce's REST API.
-A client is cheap; build one per task / request (`SalesforceClient(connection)`), do not
-share one between threads.
+A client is cheap; build one per task / request, do not share one between threads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from django.conf import settings
 from simple_salesforce import Salesforce, SFType
 from simple_salesforce.format import format_external_id
 
-from integrations.crypto import InvalidToken
-from integrations.models import SalesforceConnection
 from integrations.salesforce import http
 from integrations.salesforce.errors import (
     VENDOR_EXCEPTIONS,
@@ -35,7 +32,34 @@ from integrations.salesforce.errors import (
 )
 
 T = TypeVar("T")
-COLLECTION_MAX = 200  # records per sObject Collections request (reference §3)
+COLLECTION_MAX = 200  # records per sObject Collections request (Salesforce's documented cap)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a call needs: where the org is, the access token ('' when none is stored yet)
+    and the REST API version."""
+
+    instance_url: str
+    access_token: str
+    api_version: str
+
+
+class TokenSource(Protocol):
+    """Where a client gets its tokens and reports usage (one connected org).
+
+    `credentials()` may raise SalesforceError (a stored token that cannot be read).
+    `refresh(failed_access_token=...)` returns fresh credentials, given the access token
+    Salesforce just refused ('' when there was none); implementations serialise refreshes
+    per org (refresh tokens may rotate). Raises SalesforceError.
+    `usage_seen(used=..., limit=...)` receives the daily API usage a response reported.
+    """
+
+    def credentials(self) -> Credentials: ...
+
+    def refresh(self, *, failed_access_token: str) -> Credentials: ...
+
+    def usage_seen(self, *, used: int, limit: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -51,8 +75,8 @@ class RecordResult:
 class SalesforceClient:
     """Salesforce REST calls on behalf of one connection (see module docstring)."""
 
-    def __init__(self, connection: SalesforceConnection) -> None:
-        self.connection = connection
+    def __init__(self, tokens: TokenSource) -> None:
+        self.tokens = tokens
         self._sobjects: list[SFType] = []
 
     # -- the calls the product makes ------------------------------------------------------
@@ -116,7 +140,7 @@ class SalesforceClient:
         body = self._call(lambda sf: sf.limits())
         daily = body.get("DailyApiRequests") or {}
         if "Max" in daily and "Remaining" in daily:
-            self._usage_store(daily["Max"] - daily["Remaining"], daily["Max"])
+            self.tokens.usage_seen(used=daily["Max"] - daily["Remaining"], limit=daily["Max"])
         return body
 
     def userinfo(self) -> dict[str, Any]:
@@ -138,30 +162,25 @@ class SalesforceClient:
     # -- machinery --------------------------------------------------------------------------
 
     def _call(self, operation: Callable[[Salesforce], T]) -> T:
-        """Run `operation` with a Salesforce built from the stored token; on a session
-        error refresh once and run it again."""
-        from integrations import services  # services builds clients: import at call time
-
-        if not self.connection.access_token_encrypted:
-            self.connection = services.connection_token_refresh(
-                connection=self.connection, failed_access_token=""
-            )
+        """Run `operation` with the source's current token; on a session error ask the
+        source for a new token once and run it again."""
+        credentials = self.tokens.credentials()
+        if not credentials.access_token:
+            credentials = self.tokens.refresh(failed_access_token="")
         for attempt in (1, 2):
-            sf = self._salesforce()
+            sf = self._salesforce(credentials)
             try:
                 result = operation(sf)
             except (SalesforceError, *VENDOR_EXCEPTIONS) as exc:
                 error = error_from_exception(exc)
                 if error.kind is Kind.SESSION and attempt == 1:
-                    self.connection = services.connection_token_refresh(
-                        connection=self.connection, failed_access_token=sf.session_id
-                    )
+                    credentials = self.tokens.refresh(failed_access_token=sf.session_id)
                     continue
                 if error.kind is Kind.SESSION:
                     # Refused again with a token Salesforce has just issued: refreshing
                     # more will not help ("This session is not valid for use with the REST
-                    # API": no `api` scope, or an IP-locked session; reference §3). Staff
-                    # must reconnect, so it is a connection error, not a retryable one.
+                    # API": no `api` scope, or an IP-locked session). Staff must
+                    # reconnect, so it is a connection error, not a retryable one.
                     error = SalesforceError(
                         Kind.CONNECTION,
                         error.code,
@@ -176,23 +195,18 @@ class SalesforceClient:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _salesforce(self) -> Salesforce:
-        connection = self.connection
+    def _salesforce(self, credentials: Credentials) -> Salesforce:
         self._sobjects = []
-        try:
-            token = connection.access_token
-        except InvalidToken:
-            raise token_unreadable() from None
         return Salesforce(
-            instance_url=connection.instance_url,
-            session_id=token,
+            instance_url=credentials.instance_url,
+            session_id=credentials.access_token,
             session=http.shared_session(),
-            version=connection.api_version or settings.SALESFORCE_API_VERSION,
+            version=credentials.api_version,
         )
 
     def _sobject(self, sf: Salesforce, name: str) -> SFType:
         # simple-salesforce builds a new SFType per attribute access and puts the call's
-        # Sforce-Limit-Info on it, not on `sf` (reference §6): keep it to read usage.
+        # Sforce-Limit-Info on it, not on `sf`: keep it to read usage.
         sobject = getattr(sf, name)
         self._sobjects.append(sobject)
         return sobject
@@ -202,16 +216,7 @@ class SalesforceClient:
         for holder in [sf, *self._sobjects]:
             usage = getattr(holder, "api_usage", {}).get("api-usage") or usage
         if usage is not None:
-            self._usage_store(usage.used, usage.total)
-
-    def _usage_store(self, used: int, limit: int) -> None:
-        connection = self.connection
-        if (connection.api_usage, connection.api_limit) == (used, limit):
-            return
-        connection.api_usage, connection.api_limit = used, limit
-        SalesforceConnection.objects.filter(pk=connection.pk).update(
-            api_usage=used, api_limit=limit
-        )
+            self.tokens.usage_seen(used=usage.used, limit=usage.total)
 
     @staticmethod
     def _check_size(records: list[dict[str, Any]]) -> None:
@@ -228,16 +233,3 @@ def _record_result(item: dict[str, Any]) -> RecordResult:
         created=item.get("created"),
         error=error_from_record_errors(item.get("errors") or []),
     )
-
-
-def token_unreadable() -> SalesforceError:
-    return SalesforceError(
-        Kind.CONNECTION,
-        "TOKEN_UNREADABLE",
-        "The stored token cannot be decrypted with FIELD_ENCRYPTION_KEYS.",
-    )
-
-
-def client_for(connection: SalesforceConnection) -> SalesforceClient:
-    """A client for `connection` (the seam unit tests patch)."""
-    return SalesforceClient(connection)

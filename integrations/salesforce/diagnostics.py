@@ -2,8 +2,9 @@
 
 ONE table, used by the OAuth callback, "Test connection" and the admin banner. Each row
 matches Salesforce's error code (OAuth `error` or REST `errorCode`), optionally a phrase
-of its message. Sources: ../shared/reference/salesforce-api.md §2 and DESIGN.md
-"Salesforce rules" 1-4; the Setup paths are those of Lightning Setup:
+of its message. Rows cover the four Connected App settings a working connection needs
+(not blocked, self-authorized users, relaxed IP restrictions, refresh tokens valid until
+revoked) and the usual OAuth refusals; the Setup paths are those of Lightning Setup:
 https://help.salesforce.com/s/articleView?id=xcloud.connected_app_manage_oauth.htm
 """
 

@@ -6,8 +6,9 @@ Kinds (DESIGN.md "Error classes"):
 - connection -> hold deliveries, mark the connection needs_reconnect, tell staff
 - permanent  -> this record fails; fix the data or the mapping
 
-Sources for the odd cases are linked beside them; reference: ../shared/reference/
-salesforce-api.md (§2 OAuth errors, §3-4 REST errors).
+Sources for the odd cases are linked beside them. OAuth endpoints answer
+`{"error", "error_description"}`; REST calls a list of `{"errorCode", "message",
+"fields"}`; Collections results carry per-record `errors` with `statusCode`.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ class SalesforceError(Exception):
 
     def __repr__(self) -> str:
         return f"SalesforceError({self.kind.value}, {self.code!r}, {self.message!r})"
+
+
+def token_unreadable() -> SalesforceError:
+    """A stored token that no configured encryption key decrypts: staff must reconnect."""
+    return SalesforceError(
+        Kind.CONNECTION,
+        "TOKEN_UNREADABLE",
+        "The stored token cannot be decrypted with FIELD_ENCRYPTION_KEYS.",
+    )
 
 
 # -- OAuth (token / authorize / revoke endpoints) ---------------------------------------------
@@ -143,7 +153,7 @@ def _code_without_error_array(status: int, body: Any) -> tuple[str, str]:
         # The identity service (userinfo) answers an expired token with 403 text, not
         # the REST 401. https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_using_userinfo_endpoint.htm
         return "INVALID_SESSION_ID", "Bad_OAuth_Token"
-    # Gateways in front of Salesforce answer 502/503/504 with HTML (reference §4).
+    # Gateways in front of Salesforce answer 502/503/504 with an HTML page, not JSON.
     return f"HTTP_{status}", text.strip()[:300]
 
 
@@ -161,7 +171,8 @@ def _rest_kind(status: int, code: str) -> Kind:
 
 def error_from_record_errors(errors: list[dict[str, Any]]) -> SalesforceError:
     """Classify one record's `errors` in an sObject Collections result (`statusCode`, not
-    `errorCode`; reference §3). The collection call itself succeeded with 200."""
+    `errorCode`, as Collections results name it). The collection call itself succeeded
+    with 200."""
     first = errors[0] if errors else {}
     code = first.get("statusCode") or first.get("errorCode") or "UNKNOWN_ERROR"
     # No HTTP status per record: classify as a 400 would be (lock errors stay transient).

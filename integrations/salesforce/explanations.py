@@ -1,7 +1,7 @@
 """What each delivery error code means, in plain language, and how to fix it.
 
 ONE table, read by the failed-posts dashboard and the alert emails alike. Codes are
-Salesforce's (reference §4: ../shared/reference/salesforce-api.md) and the pre-send check's
+Salesforce's REST error codes and the pre-send check's
 (salesforce.mapping.Code, which mirror Salesforce's where one fits). Connection-level codes
 (OAuth refusals, the four Connected App settings, API access) are explained by
 salesforce.diagnostics, never duplicated here. Unknown codes get a default that quotes

@@ -1,6 +1,5 @@
 """Salesforce OAuth 2.0 web server flow (PKCE S256), refresh and revoke, through authlib.
 
-Reference: ../shared/reference/salesforce-api.md §1-2 and
 https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_web_server_flow_ca.htm
 
 Everything here raises `SalesforceError` (integrations.salesforce.errors), never an
@@ -89,8 +88,8 @@ def _session(**kwargs) -> OAuth2Session:
     session = OAuth2Session(
         client_id=key,
         client_secret=secret,
-        # Credentials in the form body: Salesforce refuses some Basic-auth clients
-        # (realdoug/omniauth-salesforce#27, reference §1).
+        # Credentials in the form body: Salesforce answers some clients that send them
+        # as HTTP Basic auth with invalid_client.
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
         revocation_endpoint_auth_method="none",
         default_timeout=settings.SALESFORCE_TIMEOUT,
@@ -110,7 +109,8 @@ class AuthorizationStart:
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """A successful token response (reference §1). `refresh_token` is None when the
+    """A successful token response (access_token, instance_url, id, issued_at,
+    signature; refresh_token on the code exchange). `refresh_token` is None when the
     response carried none (a refresh without rotation)."""
 
     access_token: str

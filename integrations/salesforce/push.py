@@ -1,7 +1,7 @@
 """The push service: send built records of one sObject to Salesforce in as few calls as
 possible, and say what happened to each.
 
-Knows Salesforce, not our tables: the caller (integrations.delivery) claims deliveries,
+Knows Salesforce, not our tables: the caller (integrations.delivery.push) claims deliveries,
 builds their records and writes each `PushOutcome` back.
 
 - upsert mode: one record -> `PATCH /sobjects/{Obj}/{Key}/{value}`; several -> sObject
@@ -13,7 +13,7 @@ builds their records and writes each `PushOutcome` back.
   created when absent.
 - A call that fails as a whole gives every record of that call the same error.
 
-API calls (reference §7): ceil(n / 200) for n records, plus one query per `lookup_first`.
+API calls: ceil(n / 200) for n records, plus one query per `lookup_first`.
 """
 
 from __future__ import annotations

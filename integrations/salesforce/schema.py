@@ -2,7 +2,8 @@
 
 Everything here is pure: functions take the describe dict of any sObject (the JSON body of
 ``GET /sobjects/<Object>/describe``) and return plain values. Nothing knows about Lead.
-Semantics follow Salesforce's describe (see reference/salesforce-api.md §5):
+Semantics follow Salesforce's describe (DescribeSObjectResult / Field in the SOAP and
+REST API references):
 
 - *insertable* (rule 6): ``createable`` (and ``updateable`` when the write mode updates), and
   never a calculated, auto-number, hidden or compound (address/location) field.
@@ -223,9 +224,3 @@ def external_id_fields(describe: Describe) -> list[FieldFacts]:
             and (f.external_id or (f.custom and f.id_lookup and f.unique))
         ]
     )
-
-
-def active_picklist_values(describe: Describe, name: str) -> list[PicklistValue]:
-    """The active values of field ``name`` (empty for a non-picklist or unknown field)."""
-    facts = field(describe, name)
-    return list(facts.picklist_values) if facts else []

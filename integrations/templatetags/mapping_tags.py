@@ -2,7 +2,7 @@
 
 from django import template
 
-from integrations.mapping_selectors import targets_needing_attention
+from integrations.mappings.selectors import targets_needing_attention
 from integrations.models import SalesforceConnection
 
 register = template.Library()

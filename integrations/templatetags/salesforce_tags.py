@@ -2,8 +2,8 @@
 
 from django import template
 
+from integrations.connection.selectors import connections_needing_reconnect
 from integrations.salesforce.diagnostics import diagnose
-from integrations.selectors import connections_needing_reconnect
 
 register = template.Library()
 

@@ -5,9 +5,9 @@ import shlex
 import pytest
 from django.core.management import call_command
 
+from integrations.connection.tokens import client_for
 from integrations.demo import DEMO_EMULATOR_HOST, DEMO_SEED_REFRESH_TOKEN
 from integrations.models import SalesforceConnection
-from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.emulator import EmulatorServer
 from integrations.salesforce.emulator.__main__ import build_parser
 from tests.conftest import REPO
@@ -58,5 +58,5 @@ def test_demo_connection_works_against_an_emulator_seeded_like_the_procfile(sett
         SalesforceConnection.objects.update(instance_url=server.base_url, login_host=host)
         connection = SalesforceConnection.objects.get()
 
-        assert SalesforceClient(connection).describe("Lead")["name"] == "Lead"
+        assert client_for(connection).describe("Lead")["name"] == "Lead"
         assert server.org.oauth_calls["token.refresh_token"] == 1

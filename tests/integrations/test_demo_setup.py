@@ -3,9 +3,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from bookings.models import BookingPage, Membership, Question, Tenant
+from integrations.connection import tokens
+from integrations.mappings.records import target_mapping_specs
 from integrations.models import FieldMapping, SObjectSchema, SyncTarget
-from integrations.records import target_mapping_specs
-from integrations.salesforce import client as sf_client
 from integrations.salesforce.mapping_rules import mapping_problems
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_demo_page_posts_leads_by_upsert_with_mappings_that_pass_every_rule(monk
     def refuse(connection):
         raise AssertionError("demo_setup must not call Salesforce (the emulator may be down)")
 
-    monkeypatch.setattr(sf_client, "client_for", refuse)
+    monkeypatch.setattr(tokens, "client_for", refuse)
     call_command("demo_setup")
     target = SyncTarget.objects.get(page__tenant__slug="demo", page__slug="intro-call")
     assert target.enabled and target.sobject == "Lead"

@@ -36,7 +36,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from bookings.services import Guest, booking_submit
-from integrations import delivery_services
+from integrations.delivery import services as delivery_services
 from integrations.management import bench_support as bench
 from integrations.models import Delivery
 

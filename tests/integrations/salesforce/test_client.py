@@ -6,8 +6,8 @@ import threading
 import pytest
 from django.db import connection as db_connection
 
+from integrations.connection.tokens import client_for
 from integrations.models import SalesforceConnection
-from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import Kind, SalesforceError
 from tests.fixtures_emulator import EMULATOR_SEED_REFRESH_TOKEN, emulator_admin
 from tests.integrations.conftest import emulator_faults, emulator_state, token_calls
@@ -21,7 +21,7 @@ def stored(connection) -> SalesforceConnection:
 
 
 def test_first_call_refreshes_then_uses_the_stored_token(sf_connection, sf_emulator):
-    client = SalesforceClient(sf_connection)
+    client = client_for(sf_connection)
 
     describe = client.describe("Lead")
     client.describe("Contact")
@@ -35,7 +35,7 @@ def test_first_call_refreshes_then_uses_the_stored_token(sf_connection, sf_emula
 
 
 def test_expired_access_token_is_refreshed_once_and_the_call_succeeds(sf_connection, sf_emulator):
-    client = SalesforceClient(sf_connection)
+    client = client_for(sf_connection)
     client.query("SELECT Id FROM Lead")
     old_token = stored(sf_connection).access_token
     emulator_admin(sf_emulator, "POST", "clock", EXPIRE)
@@ -52,7 +52,7 @@ def test_expired_access_token_is_refreshed_once_and_the_call_succeeds(sf_connect
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_expiry_in_two_threads_refreshes_once(sf_connection, sf_emulator):
-    SalesforceClient(sf_connection).limits()
+    client_for(sf_connection).limits()
     emulator_admin(sf_emulator, "POST", "clock", EXPIRE)
     # Slow calls: both threads get their 401 before either refresh is done.
     emulator_faults(sf_emulator, latency_ms=300)
@@ -62,7 +62,7 @@ def test_concurrent_expiry_in_two_threads_refreshes_once(sf_connection, sf_emula
     def work():
         try:
             barrier.wait()
-            client = SalesforceClient(SalesforceConnection.objects.get(pk=sf_connection.pk))
+            client = client_for(SalesforceConnection.objects.get(pk=sf_connection.pk))
             results.append(client.describe("Lead")["name"])
         except Exception as exc:  # reported below
             errors.append(exc)
@@ -82,12 +82,12 @@ def test_concurrent_expiry_in_two_threads_refreshes_once(sf_connection, sf_emula
 
 def test_rotated_refresh_token_is_stored_and_works(sf_connection, sf_emulator):
     emulator_faults(sf_emulator, refresh_token_rotation=True)
-    SalesforceClient(sf_connection).limits()
+    client_for(sf_connection).limits()
     rotated = stored(sf_connection).refresh_token
     assert rotated != EMULATOR_SEED_REFRESH_TOKEN
 
     emulator_admin(sf_emulator, "POST", "clock", EXPIRE)
-    SalesforceClient(stored(sf_connection)).limits()
+    client_for(stored(sf_connection)).limits()
 
     assert token_calls(sf_emulator) == 2
     assert stored(sf_connection).refresh_token not in (rotated, EMULATOR_SEED_REFRESH_TOKEN)
@@ -97,7 +97,7 @@ def test_rotated_refresh_token_is_stored_and_works(sf_connection, sf_emulator):
 def test_token_request_already_being_processed_is_retried(sf_connection, sf_emulator):
     emulator_faults(sf_emulator, fail_next=["token_in_progress"])
 
-    assert SalesforceClient(sf_connection).limits()["DailyApiRequests"]["Max"] == 15000
+    assert client_for(sf_connection).limits()["DailyApiRequests"]["Max"] == 15000
 
     assert token_calls(sf_emulator) == 2
     assert stored(sf_connection).status == SalesforceConnection.Status.CONNECTED
@@ -107,7 +107,7 @@ def test_revoked_refresh_token_marks_the_connection_needs_reconnect(sf_connectio
     emulator_admin(sf_emulator, "POST", "revoke-all")
 
     with pytest.raises(SalesforceError) as caught:
-        SalesforceClient(sf_connection).describe("Lead")
+        client_for(sf_connection).describe("Lead")
 
     assert caught.value.kind is Kind.CONNECTION
     assert (caught.value.code, caught.value.message) == (
@@ -120,7 +120,7 @@ def test_revoked_refresh_token_marks_the_connection_needs_reconnect(sf_connectio
 
 
 def test_rest_errors_become_one_error_type(sf_connection, sf_emulator):
-    client = SalesforceClient(sf_connection)
+    client = client_for(sf_connection)
 
     with pytest.raises(SalesforceError) as missing:
         client.create("Lead", {"LastName": "No company"})
@@ -137,7 +137,7 @@ def test_rest_errors_become_one_error_type(sf_connection, sf_emulator):
 
 
 def test_upsert_by_external_id_creates_then_updates(sf_connection, sf_emulator):
-    client = SalesforceClient(sf_connection)
+    client = client_for(sf_connection)
     record = {"LastName": "Hopper", "Company": "Navy", "Region__c": "US"}
 
     first = client.upsert("Lead", "LeadSync_Booking_Id__c", "bk/1", record)
@@ -149,7 +149,7 @@ def test_upsert_by_external_id_creates_then_updates(sf_connection, sf_emulator):
 
 
 def test_collection_upsert_reports_each_record(sf_connection, sf_emulator):
-    client = SalesforceClient(sf_connection)
+    client = client_for(sf_connection)
     records = [
         {"attributes": {"type": "Lead"}, "LeadSync_Booking_Id__c": "a", "LastName": "A",
          "Company": "X", "Region__c": "EU"},
@@ -166,7 +166,7 @@ def test_collection_upsert_reports_each_record(sf_connection, sf_emulator):
 
 
 def test_collection_create_and_query(sf_connection, sf_emulator):
-    client = SalesforceClient(sf_connection)
+    client = client_for(sf_connection)
     records = [
         {"attributes": {"type": "Lead"}, "LastName": f"L{i}", "Company": "C", "Region__c": "EU"}
         for i in range(3)
@@ -181,7 +181,7 @@ def test_collection_create_and_query(sf_connection, sf_emulator):
 
 
 def test_userinfo_names_the_connected_user(sf_connection, sf_emulator):
-    info = SalesforceClient(sf_connection).userinfo()
+    info = client_for(sf_connection).userinfo()
     assert info["preferred_username"] == emulator_state(sf_emulator)["username"]
     assert info["organization_id"] == emulator_state(sf_emulator)["org_id"]
 
@@ -190,7 +190,7 @@ def test_unreachable_salesforce_is_transient(sf_connection, sf_emulator, sf_sett
     sf_settings.SALESFORCE_TIMEOUT = 0.2
     emulator_faults(sf_emulator, latency_ms=1000)
     with pytest.raises(SalesforceError) as caught:
-        SalesforceClient(sf_connection).limits()
+        client_for(sf_connection).limits()
     assert caught.value.kind is Kind.TRANSIENT
     assert caught.value.code == "TIMEOUT"
 
@@ -201,7 +201,7 @@ def test_session_refused_again_after_a_refresh_is_a_connection_error(sf_connecti
     emulator_faults(sf_emulator, access_token_ttl=0)  # every token is born expired
 
     with pytest.raises(SalesforceError) as raised:
-        SalesforceClient(sf_connection).describe("Lead")
+        client_for(sf_connection).describe("Lead")
 
     assert raised.value.kind is Kind.CONNECTION
     assert raised.value.code == "INVALID_SESSION_ID"

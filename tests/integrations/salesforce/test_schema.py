@@ -7,7 +7,6 @@ from integrations.salesforce.mapping import Code, MappingSpec, Severity, SourceK
 from integrations.salesforce.mapping_rules import mapping_drift, mapping_problems
 from integrations.salesforce.schema import (
     WriteMode,
-    active_picklist_values,
     external_id_fields,
     field,
     insertable_fields,
@@ -190,28 +189,28 @@ def test_overlay_field_facts(lead_org):
     assert meeting_type.restricted_picklist
 
 
-def test_active_picklist_values_leave_out_inactive_ones(lead, edit_field):
+def test_picklist_values_leave_out_inactive_ones(lead, edit_field):
     rating = raw_field(lead, "Rating")
     rating["picklistValues"][2]["active"] = False  # Cold
     rating["picklistValues"][0]["label"] = "Hot lead"
 
-    values = active_picklist_values(lead, "Rating")
+    values = field(lead, "Rating").picklist_values
 
     assert [(v.value, v.label) for v in values] == [("Hot", "Hot lead"), ("Warm", "Warm")]
     assert field(lead, "Rating").picklist_value_for("Hot lead") == "Hot"
     assert field(lead, "Rating").picklist_value_for("Cold") is None
 
 
-def test_active_picklist_values_of_real_lead_source(lead):
-    values = [v.value for v in active_picklist_values(lead, "LeadSource")]
+def test_picklist_values_of_real_lead_source(lead):
+    values = [v.value for v in field(lead, "LeadSource").picklist_values]
 
     assert values == ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]
-    assert active_picklist_values(lead, "Email") == []
-    assert active_picklist_values(lead, "Nope") == []
+    assert list(field(lead, "Email").picklist_values) == []
+    assert field(lead, "Nope") is None
 
 
 def test_status_default_picklist_value_is_marked(lead):
-    defaults = [v.value for v in active_picklist_values(lead, "Status") if v.default]
+    defaults = [v.value for v in field(lead, "Status").picklist_values if v.default]
 
     assert defaults == ["Open - Not Contacted"]
 

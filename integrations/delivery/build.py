@@ -1,0 +1,122 @@
+"""The record a delivery sends, built for a push.
+
+RecordBuilder(connection=..., client=...).build(delivery) -> Built
+    The record of one delivery: its stored payload (a retry or plain resend sends
+    exactly what was built first) or, when there is none, built now from the target's
+    current mapping (integrations.mappings.records.record_for, the one record builder)
+    and the cached describe; then the pre-send check (record_check) against that
+    describe. A describe that is not cached yet is fetched and cached
+    (mappings.services.schema_get), so this is a service, not a selector.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from integrations.mappings.records import booking_key_value, record_for, target_mapping_specs
+from integrations.mappings.services import schema_get
+from integrations.models import Delivery, SalesforceConnection, SyncTarget
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.errors import Kind, SalesforceError
+from integrations.salesforce.mapping import MappingSpec
+from integrations.salesforce.push import PushOutcome
+from integrations.salesforce.record_check import record_check
+from integrations.salesforce.schema import WriteMode
+
+TARGET_GONE = "TARGET_DELETED"
+
+
+@dataclass
+class Built:
+    """One delivery's record, ready to send, or why it cannot be sent (`error`)."""
+
+    sobject: str
+    write_mode: WriteMode
+    key_field: str
+    key: str
+    record: dict[str, Any]
+    fresh: bool  # built now (store it as the delivery's payload)
+    error: SalesforceError | None = None
+    operation: str = "pre-send check"
+
+    @property
+    def stored_payload(self) -> dict[str, Any] | None:
+        """What to store as the payload: a freshly built record, even one we refuse."""
+        return self.record if self.fresh and self.record else None
+
+    def outcome(self) -> PushOutcome:
+        """The attempt of a delivery refused before any record call."""
+        return PushOutcome(
+            ref=0, operation=self.operation, api_call_id=None, started_at=time.time(),
+            error=self.error, http_status=self.error.http_status if self.error else None,
+        )  # fmt: skip
+
+
+class RecordBuilder:
+    """Builds the records of one claim; caches describes and mapping specs meanwhile."""
+
+    def __init__(self, *, connection: SalesforceConnection, client: SalesforceClient) -> None:
+        self.connection = connection
+        self.client = client
+        self._describes: dict[str, dict | SalesforceError] = {}
+        self._specs: dict[int, list[MappingSpec]] = {}
+
+    def build(self, delivery: Delivery) -> Built:
+        target: SyncTarget | None = delivery.target
+        key = booking_key_value(delivery.booking)
+        if target is None:
+            return self._refused(
+                delivery, WriteMode.UPSERT, "", key, {}, SalesforceError(
+                    Kind.PERMANENT, TARGET_GONE,
+                    "This page no longer posts to this Salesforce object (its target was "
+                    "deleted); nothing to send.",
+                ),
+            )  # fmt: skip
+        write_mode = target.core_write_mode
+        describe = self.describe(delivery.sobject)
+        if isinstance(describe, SalesforceError):
+            built = self._refused(delivery, write_mode, target.key_field, key, {}, describe)
+            built.operation = "describe"
+            return built
+        record, fresh = delivery.payload, False
+        if record is None:
+            specs = self._specs.get(target.pk)
+            if specs is None:
+                specs = self._specs[target.pk] = target_mapping_specs(target)
+            record = record_for(
+                target=target, booking=delivery.booking, describe=describe, specs=specs
+            )
+            fresh = True
+        problems = [p for p in record_check(describe, record, write_mode=write_mode) if p.is_error]
+        error = None
+        if problems:
+            first = problems[0]
+            error = SalesforceError(
+                Kind.PERMANENT,
+                str(first.code),
+                " ".join(p.message for p in problems),
+                fields=[p.field for p in problems],
+            )
+        return Built(
+            sobject=delivery.sobject, write_mode=write_mode, key_field=target.key_field,
+            key=key, record=record, fresh=fresh, error=error,
+        )  # fmt: skip
+
+    def describe(self, sobject: str) -> dict | SalesforceError:
+        """The cached describe of `sobject`; fetched and cached when missing. A failed
+        fetch is remembered for this claim (its error becomes each delivery's)."""
+        if sobject not in self._describes:
+            try:
+                self._describes[sobject] = schema_get(connection=self.connection, sobject=sobject)
+            except SalesforceError as error:
+                self._describes[sobject] = error
+        return self._describes[sobject]
+
+    @staticmethod
+    def _refused(delivery, write_mode, key_field, key, record, error) -> Built:
+        return Built(
+            sobject=delivery.sobject, write_mode=write_mode, key_field=key_field, key=key,
+            record=record, fresh=False, error=error,
+        )  # fmt: skip

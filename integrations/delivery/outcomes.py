@@ -1,0 +1,208 @@
+"""Outcomes: what Salesforce's answer (or our pre-send check) means for each delivery,
+written back while the claim still holds. DESIGN.md "Error classes":
+
+- sent: the Salesforce id is stored.
+- transient: `retrying`, `next_attempt_at` after delivery_retry_delay(retries); `failed`
+  once the schedule is used up. REQUEST_LIMIT_EXCEEDED waits DELIVERY_API_PAUSE_SECONDS
+  without spending the schedule.
+- session (still refused after the client's one refresh) and connection: `held`.
+- permanent, or refused by our pre-send check: `failed` at once with the error's code,
+  message and fields.
+
+    outcomes_record(claim, entries, report) -> None
+    delivery_retry_delay(retries) -> float | None
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.delivery.claims import Claim
+from integrations.models import Delivery, DeliveryAttempt
+from integrations.salesforce.errors import Kind, SalesforceError
+from integrations.salesforce.push import PushOutcome
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+Outcome = DeliveryAttempt.Outcome
+
+REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
+JITTER = 0.2  # ± share of each retry delay, so retries of one outage spread out
+
+#: (delivery, outcome, freshly built payload or None)
+Entry = tuple[Delivery, PushOutcome, dict | None]
+
+RESULT_FIELDS = [
+    "status", "claim_token", "updated_at", "payload", "sf_record_id", "sent_at",
+    "next_attempt_at", "last_error_code", "last_error_message", "last_error_fields", "retries",
+]  # fmt: skip
+
+
+@dataclass
+class PushReport:
+    """What one push task did (for logs, tests and the bench)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    held: int = 0
+    paused: bool = False
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def delivery_retry_delay(retries: int) -> float | None:
+    """Seconds to wait after the `retries`-th failed try (1-based), jittered by ±20 %;
+    None when the schedule (DELIVERY_RETRY_DELAYS) is used up: the delivery fails."""
+    delays = settings.DELIVERY_RETRY_DELAYS
+    if retries < 1 or retries > len(delays):
+        return None
+    base = delays[retries - 1]
+    return base * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - not crypto
+
+
+def outcomes_record(claim: Claim, entries: list[Entry], report: PushReport) -> None:
+    """Write outcomes on their deliveries — only those our claim still holds (a claim
+    taken back meanwhile belongs to someone else now) — and an attempt row for each, in
+    one transaction and a few statements."""
+    if not entries:
+        return
+    now = timezone.now()
+    attempts = [
+        _outcome_apply(delivery, outcome, payload, now) for delivery, outcome, payload in entries
+    ]
+    ours = _outcomes_write(claim, entries, attempts, now)
+    _report(entries, ours, report)
+
+
+def _outcome_apply(
+    delivery: Delivery, outcome: PushOutcome, payload: dict | None, now: datetime
+) -> DeliveryAttempt:
+    """Set the outcome on the (unsaved) delivery; return its attempt row."""
+    error = outcome.error
+    delivery.claim_token, delivery.updated_at = None, now
+    if payload is not None:
+        delivery.payload = payload
+    if error is None:
+        attempt_outcome = Outcome.SENT
+        delivery.status, delivery.sent_at, delivery.next_attempt_at = Status.SENT, now, None
+        delivery.sf_record_id = outcome.record_id or ""
+        delivery.last_error_code = delivery.last_error_message = ""
+        delivery.last_error_fields = []
+    else:
+        attempt_outcome, delivery.status, delivery.next_attempt_at = _after_error(
+            delivery, error, now
+        )
+        delivery.last_error_code = error.code[:100]
+        delivery.last_error_message = error.message
+        delivery.last_error_fields = error.fields
+    return DeliveryAttempt(
+        delivery_id=delivery.pk,
+        started_at=datetime.fromtimestamp(outcome.started_at, tz=UTC),
+        duration_ms=outcome.duration_ms,
+        operation=outcome.operation,
+        api_call_id=outcome.api_call_id,
+        outcome=attempt_outcome,
+        http_status=outcome.http_status,
+        error_code=error.code[:100] if error else "",
+        message=_attempt_message(outcome),
+        fields=error.fields if error else [],
+        sf_record_id=outcome.record_id or "",
+    )
+
+
+def _outcomes_write(
+    claim: Claim, entries: list[Entry], attempts: list[DeliveryAttempt], now: datetime
+) -> set[int]:
+    """Save the deliveries our claim still holds and their attempts; returns their ids."""
+    with transaction.atomic():
+        ours = set(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=[d.pk for d, _, _ in entries], claim_token=claim.token)
+            .values_list("pk", flat=True)
+        )
+        sent = [d for d, o, _ in entries if d.pk in ours and o.error is None]
+        others = [d for d, o, _ in entries if d.pk in ours and o.error is not None]
+        # The common case in few statements: what all sent rows share in one UPDATE,
+        # then only what differs per row (Django's bulk_update builds a CASE per field).
+        Delivery.objects.filter(pk__in=[d.pk for d in sent]).update(
+            status=Status.SENT, claim_token=None, updated_at=now, sent_at=now,
+            next_attempt_at=None, last_error_code="", last_error_message="",
+            last_error_fields=[],
+        )  # fmt: skip
+        fresh = {d.pk for d, _, payload in entries if payload is not None}
+        Delivery.objects.bulk_update([d for d in sent if d.pk not in fresh], ["sf_record_id"])
+        Delivery.objects.bulk_update(
+            [d for d in sent if d.pk in fresh], ["sf_record_id", "payload"], batch_size=200
+        )
+        Delivery.objects.bulk_update(others, RESULT_FIELDS, batch_size=200)
+        # A claim taken back meanwhile belongs to another worker, which logs its own try.
+        # A late success is still logged (a record was written), marked as not applied;
+        # a late failure is not (alerts would count a failure for a delivery sent since).
+        late = [a for a in attempts if a.delivery_id not in ours and a.outcome == Outcome.SENT]
+        for attempt in late:
+            attempt.message = (
+                f"Arrived after the claim was taken back; not applied. {attempt.message}"
+            )
+        DeliveryAttempt.objects.bulk_create([a for a in attempts if a.delivery_id in ours] + late)
+    return ours
+
+
+def _report(entries: list[Entry], ours: set[int], report: PushReport) -> None:
+    for delivery, outcome, _ in entries:
+        if delivery.pk not in ours:
+            logger.warning("Result for a claim taken back meanwhile: delivery=%s", delivery.pk)
+            continue
+        setattr(report, delivery.status, getattr(report, delivery.status) + 1)
+        if outcome.error is not None:
+            code = outcome.error.code
+            report.outcomes[code] = report.outcomes.get(code, 0) + 1
+            logger.warning(
+                "Delivery not sent: delivery=%s tenant=%s code=%s status=%s",
+                delivery.pk,
+                delivery.booking.page.tenant_id,
+                code,
+                delivery.status,
+            )
+
+
+def _after_error(
+    delivery: Delivery, error: SalesforceError, now: datetime
+) -> tuple[str, str, datetime | None]:
+    """(attempt outcome, new status, next attempt) after `error`."""
+    if error.kind in (Kind.CONNECTION, Kind.SESSION):
+        return Outcome.HELD, Status.HELD, None
+    if error.kind is Kind.TRANSIENT:
+        if error.code == REQUEST_LIMIT_EXCEEDED:
+            # The org's API limit: wait it out (a rolling 24 h window) without using up
+            # the retry schedule, which is for faults of this record's own sending.
+            return (
+                Outcome.RETRY,
+                Status.RETRYING,
+                now + timedelta(seconds=settings.DELIVERY_API_PAUSE_SECONDS),
+            )
+        # `retries`, not `attempts`: a delivery staff resent (or a reconnect released)
+        # starts the schedule afresh; `attempts` counts every try, for the create lookup.
+        delivery.retries += 1
+        delay = delivery_retry_delay(delivery.retries)
+        if delay is not None:
+            return Outcome.RETRY, Status.RETRYING, now + timedelta(seconds=delay)
+    return Outcome.FAILED, Status.FAILED, None
+
+
+def _attempt_message(outcome: PushOutcome) -> str:
+    if outcome.error is not None:
+        return outcome.error.message
+    if outcome.found_existing:
+        return (
+            "Found the record an earlier attempt created; not created again (create mode "
+            "does not update it, so a changed mapping is not applied to it)."
+        )
+    return "Created." if outcome.created else "Updated."

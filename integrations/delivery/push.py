@@ -1,0 +1,245 @@
+"""The push: claim due deliveries of one connection, build their records, send them
+(integrations.salesforce.push) and write each outcome back (outcomes), with an attempt
+row each.
+
+    deliveries_push(*, connection_id: int) -> PushReport
+
+Claims: integrations.delivery.claims. What each answer means: .outcomes. Connection-wide
+decisions: a connection-kind refusal holds every due delivery of the connection
+(services.deliveries_hold); REQUEST_LIMIT_EXCEEDED, or usage near the daily limit, pauses
+it (services.deliveries_pause).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+
+from integrations.connection import tokens
+from integrations.delivery import services
+from integrations.delivery.build import RecordBuilder
+from integrations.delivery.claims import Claim, deliveries_claim, deliveries_reclaim_stale
+from integrations.delivery.outcomes import (
+    REQUEST_LIMIT_EXCEEDED,
+    Entry,
+    PushReport,
+    outcomes_record,
+)
+from integrations.delivery.selectors import deliveries_due
+from integrations.models import Delivery, SalesforceConnection
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.errors import Kind, SalesforceError
+from integrations.salesforce.push import PushItem, PushOutcome, records_push
+from integrations.salesforce.schema import WriteMode
+
+logger = logging.getLogger(__name__)
+
+API_USAGE_PAUSED = "API_USAGE_PAUSED"
+
+#: (sobject, write mode, key field) -> the claim's deliveries sent together
+Groups = dict[tuple[str, str, str], list[tuple[Delivery, PushItem]]]
+
+
+class ConnectionRefused(Exception):
+    """Salesforce refused the connection itself while sending a claim (see _hold_claim)."""
+
+    def __init__(self, outcome: PushOutcome) -> None:
+        super().__init__(outcome.error)
+        self.outcome = outcome
+
+
+def deliveries_push(*, connection_id: int) -> PushReport:
+    """Drain the due deliveries of one connection: claim (up to DELIVERY_BATCH_SIZE), send,
+    record; again while more are due, at most DELIVERY_DRAIN_ROUNDS times. Safe to run
+    twice and concurrently. Returns a PushReport."""
+    report = PushReport()
+    if not deliveries_due(connection_id=connection_id).exists():
+        return report  # the common case when many bookings enqueued one push each
+    connection = SalesforceConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return report
+    deliveries_reclaim_stale(connection_id=connection_id)
+    client = tokens.client_for(connection)
+    builder = RecordBuilder(connection=connection, client=client)
+    for _ in range(settings.DELIVERY_DRAIN_ROUNDS):
+        connection.refresh_from_db()
+        if not connection.is_connected:
+            services.deliveries_hold_not_connected(connection=connection)
+            break
+        if _paused(connection, client, report):
+            break
+        claim = deliveries_claim(connection_id=connection_id, limit=settings.DELIVERY_BATCH_SIZE)
+        if not claim.deliveries:
+            break
+        report.claimed += len(claim.deliveries)
+        if not _send(connection, client, builder, claim, report):
+            break
+    logger.info(
+        "Push done: tenant=%s connection=%s claimed=%s sent=%s retrying=%s failed=%s held=%s",
+        connection.tenant_id,
+        connection.pk,
+        report.claimed,
+        report.sent,
+        report.retrying,
+        report.failed,
+        report.held,
+    )
+    return report
+
+
+# -- one claim ------------------------------------------------------------------------------
+
+
+def _send(
+    connection: SalesforceConnection,
+    client: SalesforceClient,
+    builder: RecordBuilder,
+    claim: Claim,
+    report: PushReport,
+) -> bool:
+    """Build, check, send and record one claim. Returns False when sending must stop
+    (the connection was refused or paused)."""
+    recorded: set[int] = set()
+    try:
+        groups, payloads, limit_reached = _build(builder, claim, report, recorded)
+        for group, members in groups.items():
+            limit_reached |= _send_group(client, group, members, payloads, claim, report, recorded)
+    except ConnectionRefused as refused:
+        _hold_claim(connection, claim, refused.outcome, recorded, report)
+        return False
+    if limit_reached:
+        services.deliveries_pause(
+            connection=connection,
+            code=REQUEST_LIMIT_EXCEEDED,
+            message="Salesforce refused: the org's daily API limit is reached. Paused.",
+        )
+        report.paused = True
+    return not limit_reached
+
+
+def _build(
+    builder: RecordBuilder, claim: Claim, report: PushReport, recorded: set[int]
+) -> tuple[Groups, dict[int, dict | None], bool]:
+    """Build the claim's records, grouped by how they are sent. A delivery refused before
+    sending is recorded at once. Returns (groups, fresh payloads, API limit reached).
+    Raises ConnectionRefused."""
+    groups: Groups = {}
+    payloads: dict[int, dict | None] = {}
+    limit_reached = False
+    for delivery in claim.deliveries:
+        built = builder.build(delivery)
+        if built.error is not None:
+            outcome = built.outcome()
+            _record(claim, [(delivery, outcome, built.stored_payload)], report, recorded)
+            limit_reached |= outcome.error.code == REQUEST_LIMIT_EXCEEDED
+            continue
+        item = PushItem(
+            ref=delivery.pk,
+            record=built.record,
+            key=built.key,
+            lookup_first=built.write_mode is WriteMode.INSERT and delivery.attempts > 1,
+        )
+        group = (built.sobject, built.write_mode.value, built.key_field)
+        groups.setdefault(group, []).append((delivery, item))
+        payloads[delivery.pk] = built.record if built.fresh else None
+    return groups, payloads, limit_reached
+
+
+def _send_group(
+    client: SalesforceClient,
+    group: tuple[str, str, str],
+    members: list[tuple[Delivery, PushItem]],
+    payloads: dict[int, dict | None],
+    claim: Claim,
+    report: PushReport,
+    recorded: set[int],
+) -> bool:
+    """Send one group's records and record their outcomes. Returns whether Salesforce
+    said the API limit is reached. Raises ConnectionRefused."""
+    sobject, write_mode, key_field = group
+    outcomes = records_push(
+        client,
+        sobject=sobject,
+        write_mode=WriteMode(write_mode),
+        key_field=key_field,
+        items=[item for _, item in members],
+        batching=settings.DELIVERY_BATCHING,
+    )
+    entries = [
+        # Found the record an unclear earlier try created: create mode does not update
+        # it, so a freshly built payload was never sent and is not recorded as sent.
+        (delivery, outcome, None if outcome.found_existing else payloads[delivery.pk])
+        for (delivery, _), outcome in zip(members, outcomes, strict=True)
+    ]
+    _record(claim, entries, report, recorded)
+    return any(o.error is not None and o.error.code == REQUEST_LIMIT_EXCEEDED for o in outcomes)
+
+
+def _record(claim: Claim, entries: list[Entry], report: PushReport, recorded: set[int]) -> None:
+    """Record `entries`; raise ConnectionRefused after recording when one of them says
+    Salesforce refuses the connection."""
+    outcomes_record(claim, entries, report)
+    recorded.update(delivery.pk for delivery, _, _ in entries)
+    refused = [o for _, o, _ in entries if _refuses_connection(o)]
+    if refused:
+        raise ConnectionRefused(refused[-1])
+
+
+def _refuses_connection(outcome: PushOutcome) -> bool:
+    return outcome.error is not None and outcome.error.kind in (Kind.CONNECTION, Kind.SESSION)
+
+
+def _hold_claim(
+    connection: SalesforceConnection,
+    claim: Claim,
+    refused: PushOutcome,
+    recorded: Iterable[int],
+    report: PushReport,
+) -> None:
+    """Salesforce refused the connection: the rest of the claim is held with the same
+    error (an attempt row each), then every other due delivery of the connection."""
+    done = set(recorded)
+    rest = [(d, refused, None) for d in claim.deliveries if d.pk not in done]
+    outcomes_record(claim, rest, report)
+    report.held += services.deliveries_hold(
+        connection=connection, error=refused.error, claim_token=claim.token
+    )
+
+
+# -- connection-wide decisions -----------------------------------------------------------------
+
+
+def _usage_high(connection: SalesforceConnection) -> bool:
+    used, limit = connection.api_usage, connection.api_limit
+    if not limit or used is None:
+        return False
+    return used >= settings.DELIVERY_API_USAGE_PAUSE_RATIO * limit
+
+
+def _paused(connection: SalesforceConnection, client, report: PushReport) -> bool:
+    """Near the daily API limit: do not claim; push due deliveries out by the pause and
+    say why on each. When an earlier pause ran out, ask Salesforce for the current usage
+    first (one /limits call) rather than trusting the stale figure."""
+    if not _usage_high(connection):
+        return False
+    due = deliveries_due(connection_id=connection.pk)
+    if due.filter(last_error_code__in=[API_USAGE_PAUSED, REQUEST_LIMIT_EXCEEDED]).exists():
+        try:
+            client.limits()  # stores the current usage on the connection
+        except SalesforceError as error:
+            logger.warning("Usage check failed: connection=%s %s", connection.pk, error.code)
+        connection.refresh_from_db()
+        if not _usage_high(connection):
+            return False
+    share = connection.api_usage / connection.api_limit
+    services.deliveries_pause(
+        connection=connection,
+        code=API_USAGE_PAUSED,
+        message=f"Paused: {connection.api_usage} of {connection.api_limit} daily API calls used "
+        f"({share:.0%}, the pause starts at "
+        f"{settings.DELIVERY_API_USAGE_PAUSE_RATIO:.0%}). Sending resumes when usage falls.",
+    )
+    report.paused = True
+    return True

@@ -1,0 +1,302 @@
+"""Write services of the delivery outbox (everything but the push itself, which is
+integrations.delivery.push). Keyword-only, one transaction each; pushes are enqueued on
+commit, by task name.
+
+Public API (the dashboard, the admin and the tasks call these):
+
+    deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]
+        The outbox: one Delivery per enabled SyncTarget of the booking's page, in the
+        caller's (the booking's) transaction; held when the tenant is not connected.
+    deliveries_resend(*, deliveries: QuerySet[Delivery] | Iterable[Delivery],
+                      rebuild: bool = False) -> int
+        failed / held / dismissed / retrying -> pending, due now, error cleared, retry
+        schedule restarted. With rebuild=True the stored payload is dropped (rebuilt from
+        the current mapping); with include_sent=True too, sent deliveries of upsert targets
+        are sent again (the upsert by the booking id updates the same record). Pending,
+        sending, and sent create-mode deliveries are left alone. Returns how many.
+    deliveries_release_held(*, connection: SalesforceConnection) -> int
+        held -> pending after a (re)connect. Returns how many.
+    deliveries_hold(*, connection, error, claim_token=None) -> int
+        Salesforce refuses the connection: mark it needs_reconnect and hold every
+        pending / retrying delivery of it (and those of `claim_token`).
+    deliveries_hold_not_connected(*, connection) -> int
+    deliveries_pause(*, connection, code: str, message: str) -> int
+        Near / over the daily API limit: due deliveries wait DELIVERY_API_PAUSE_SECONDS.
+    deliveries_sweep() -> list[int]
+        Beat's safety net: reclaim stale claims (claims.deliveries_reclaim_stale),
+        release held deliveries of connected connections, enqueue a push per connection
+        with due deliveries.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from bookings.models import Booking
+from integrations import enqueue
+from integrations.connection import services as connection_services
+from integrations.delivery.claims import deliveries_reclaim_stale
+from integrations.delivery.selectors import DUE_STATUSES, RESENDABLE
+from integrations.models import Delivery, SalesforceConnection, SyncTarget
+from integrations.salesforce.errors import SalesforceError
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+
+NOT_CONNECTED = "NOT_CONNECTED"
+PUSH_TASK = "integrations.delivery_push"  # integrations.delivery.tasks.delivery_push
+
+
+# -- the outbox ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
+    """One Delivery per enabled target of `booking`'s page (pending, due now), created in
+    the booking's own transaction; a push of the connection is enqueued on commit.
+
+    With no connected Salesforce org the deliveries are created `held`, with the reason
+    as their last error; they go out after connecting (deliveries_release_held).
+    """
+    targets = list(SyncTarget.objects.filter(page_id=booking.page_id, enabled=True))
+    if not targets:
+        return []
+    connection = connection_services.connection_get_or_create(tenant=booking.page.tenant)
+    now = timezone.now()
+    deliveries = [
+        Delivery(
+            booking=booking,
+            target=target,
+            connection=connection,
+            sobject=target.sobject,
+            status=Status.PENDING,
+            next_attempt_at=now,
+        )
+        for target in targets
+    ]
+    if not connection.is_connected:
+        for delivery in deliveries:
+            delivery.status = Status.HELD
+            delivery.last_error_code = NOT_CONNECTED
+            delivery.last_error_message = not_connected_message(connection)
+    Delivery.objects.bulk_create(deliveries)
+    if connection.is_connected:
+        push_enqueue_on_commit([connection.pk])
+    return deliveries
+
+
+def not_connected_message(connection: SalesforceConnection) -> str:
+    if connection.status == SalesforceConnection.Status.NEEDS_RECONNECT:
+        reason = f" ({connection.last_error_code})" if connection.last_error_code else ""
+        return (
+            f"The Salesforce connection needs reconnecting{reason}. Held; it is sent "
+            "by itself after reconnecting."
+        )
+    return "Salesforce is not connected. Held; it is sent by itself after connecting."
+
+
+# -- staff actions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def deliveries_resend(
+    *,
+    deliveries: QuerySet[Delivery] | Iterable[Delivery],
+    rebuild: bool = False,
+    include_sent: bool = False,
+) -> int:
+    """Queue `deliveries` again (see the module docstring). Returns how many were queued."""
+    if isinstance(deliveries, QuerySet):
+        ids = list(deliveries.values_list("pk", flat=True))
+    else:
+        ids = [delivery.pk for delivery in deliveries]
+    wanted = Q(status__in=RESENDABLE)
+    if rebuild and include_sent:
+        # Only an upsert brings a sent record up to date; create mode would find the
+        # record and leave it as it is (or, without a key, create a second one).
+        wanted |= Q(status=Status.SENT, target__write_mode=SyncTarget.WriteMode.UPSERT)
+    # Lock the rows so a push applying a result cannot interleave (skip none: staff wait).
+    rows = Delivery.objects.select_for_update(of=("self",)).filter(wanted, pk__in=ids)
+    chosen = list(rows.values_list("pk", "connection_id"))
+    if not chosen:
+        return 0
+    changes = _queued_now()
+    if rebuild:
+        changes["payload"] = None
+    Delivery.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
+        dismissed_at=None, dismissed_by=None, dismissed_reason="", **changes
+    )
+    push_enqueue_on_commit(sorted({connection_id for _, connection_id in chosen}))
+    logger.info("Deliveries resent: %s (rebuild=%s)", [pk for pk, _ in chosen], rebuild)
+    return len(chosen)
+
+
+@transaction.atomic
+def deliveries_release_held(*, connection: SalesforceConnection) -> int:
+    """Held deliveries of `connection` -> pending, due now (after a reconnect). Returns
+    how many; the push is enqueued on commit."""
+    count = Delivery.objects.filter(connection=connection, status=Status.HELD).update(
+        **_queued_now()
+    )
+    if count:
+        push_enqueue_on_commit([connection.pk])
+        logger.info("Held deliveries released: tenant=%s count=%s", connection.tenant_id, count)
+    return count
+
+
+# -- what the push decides ------------------------------------------------------------------
+
+
+@transaction.atomic
+def deliveries_hold(
+    *,
+    connection: SalesforceConnection,
+    error: SalesforceError,
+    claim_token: uuid.UUID | None = None,
+) -> int:
+    """Salesforce refuses `connection` itself (connection-kind error): mark it
+    needs_reconnect and hold every pending / retrying delivery of it, plus those claimed
+    under `claim_token`. Returns how many were held.
+
+    A refusal of a grant older than the connection's latest connect is stale (staff
+    reconnected while this push ran with the old tokens): then nothing is held, and the
+    claim's deliveries are due again at once, to go out with the new grant."""
+    current = SalesforceConnection.objects.select_for_update().get(pk=connection.pk)
+    if current.connected_at != connection.connected_at:
+        if claim_token is not None:
+            Delivery.objects.filter(
+                connection=connection, status=Status.SENDING, claim_token=claim_token
+            ).update(status=Status.RETRYING, claim_token=None, next_attempt_at=timezone.now())
+        push_enqueue_on_commit([connection.pk])
+        logger.info("Stale refusal ignored after a reconnect: tenant=%s", connection.tenant_id)
+        return 0
+    if current.status == SalesforceConnection.Status.CONNECTED:
+        connection_services.connection_mark_needs_reconnect(connection=current, error=error)
+    detail = f"{error.code}: {error.message}" if error.message else error.code
+    message = (
+        f"Salesforce refused the connection ({detail}). Held; it is sent by itself "
+        "after reconnecting."
+    )
+    due = Delivery.objects.filter(connection=connection, status__in=DUE_STATUSES)
+    count = due.update(
+        status=Status.HELD,
+        last_error_code=error.code[:100],
+        last_error_message=message,
+        last_error_fields=[],
+        updated_at=timezone.now(),
+    )
+    if claim_token is not None:
+        count += Delivery.objects.filter(
+            connection=connection, status=Status.SENDING, claim_token=claim_token
+        ).update(
+            status=Status.HELD,
+            claim_token=None,
+            last_error_code=error.code[:100],
+            last_error_message=message,
+            last_error_fields=[],
+            updated_at=timezone.now(),
+        )
+    logger.warning(
+        "Deliveries held: tenant=%s connection=%s code=%s count=%s",
+        connection.tenant_id,
+        connection.pk,
+        error.code,
+        count,
+    )
+    return count
+
+
+def deliveries_hold_not_connected(*, connection: SalesforceConnection) -> int:
+    """`connection` is not usable (needs_reconnect / disabled): hold its due deliveries,
+    saying why. Returns how many."""
+    return Delivery.objects.filter(connection=connection, status__in=DUE_STATUSES).update(
+        status=Status.HELD,
+        last_error_code=NOT_CONNECTED,
+        last_error_message=not_connected_message(connection),
+        last_error_fields=[],
+        updated_at=timezone.now(),
+    )
+
+
+def deliveries_pause(*, connection: SalesforceConnection, code: str, message: str) -> int:
+    """Every due (or soon due) delivery of `connection` waits DELIVERY_API_PAUSE_SECONDS,
+    with `code` / `message` saying why (the daily API limit). Returns how many."""
+    until = timezone.now() + timedelta(seconds=settings.DELIVERY_API_PAUSE_SECONDS)
+    count = Delivery.objects.filter(
+        connection=connection, status__in=DUE_STATUSES, next_attempt_at__lt=until
+    ).update(
+        next_attempt_at=until,
+        last_error_code=code,
+        last_error_message=message,
+        updated_at=timezone.now(),
+    )
+    logger.warning(
+        "Connection paused: tenant=%s connection=%s code=%s deliveries=%s",
+        connection.tenant_id,
+        connection.pk,
+        code,
+        count,
+    )
+    return count
+
+
+def deliveries_sweep() -> list[int]:
+    """Beat's safety net (every DELIVERY_SWEEP_SECONDS): take back stale claims, release
+    held deliveries of connections that are connected again (e.g. after "Test
+    connection"), and enqueue one push per connection with due deliveries. Returns the
+    connection ids enqueued."""
+    deliveries_reclaim_stale()
+    for connection in SalesforceConnection.objects.filter(
+        status=SalesforceConnection.Status.CONNECTED,
+        pk__in=Delivery.objects.filter(status=Status.HELD).values("connection_id"),
+    ):
+        deliveries_release_held(connection=connection)
+    due = (
+        Delivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now())
+        .values_list("connection_id", flat=True)
+        .distinct()
+    )
+    connection_ids = sorted(set(due))
+    for connection_id in connection_ids:
+        push_enqueue(connection_id)
+    return connection_ids
+
+
+# -- enqueueing -----------------------------------------------------------------------------
+
+
+def push_enqueue(connection_id: int) -> bool:
+    """Enqueue a push of `connection_id` now. A broker outage is logged, not raised: the
+    deliveries are in the database and the sweeper enqueues them later."""
+    return enqueue.task_send(PUSH_TASK, connection_id)
+
+
+def push_enqueue_on_commit(connection_ids: Iterable[int]) -> None:
+    """Enqueue a push per connection when the current transaction commits (a broker
+    outage then is logged, never raised into the request)."""
+    for connection_id in connection_ids:
+        enqueue.task_send_on_commit(PUSH_TASK, connection_id)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _queued_now() -> dict:
+    return {
+        "status": Status.PENDING,
+        "retries": 0,
+        "next_attempt_at": timezone.now(),
+        "claim_token": None,
+        "last_error_code": "",
+        "last_error_message": "",
+        "last_error_fields": [],
+        "updated_at": timezone.now(),
+    }

@@ -1,0 +1,26 @@
+"""Celery tasks of the delivery pipeline (thin: call a service, safe to run twice).
+
+integrations.delivery_push(connection_id)   drain due deliveries of one connection
+integrations.deliveries_sweep()             beat, every DELIVERY_SWEEP_SECONDS
+
+Services enqueue these by name (integrations.enqueue); the names never change.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from integrations.delivery import push, services
+
+
+@shared_task(name="integrations.delivery_push")
+def delivery_push(connection_id: int) -> int:
+    """Send the due deliveries of one connection. Returns how many were claimed."""
+    return push.deliveries_push(connection_id=connection_id).claimed
+
+
+@shared_task(name="integrations.deliveries_sweep")
+def deliveries_sweep() -> int:
+    """Reclaim stale claims, release held deliveries of reconnected connections, enqueue
+    due pushes. Returns how many connections were enqueued."""
+    return len(services.deliveries_sweep())

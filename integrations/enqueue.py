@@ -1,0 +1,48 @@
+"""Enqueue Celery tasks by name. Services use this instead of importing task modules, so
+effects run one way (tasks import services, never the reverse) and a task's name is the
+only contract: it stays the same string across deploys, so queued messages survive.
+
+A broker failure is logged, never raised: the work is in the database, and beat's
+sweepers enqueue it later.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def task_send(name: str, *args: Any, queue: str | None = None) -> bool:
+    """Enqueue task `name` with `args` (on `queue`; default routing when None). Returns
+    whether the broker took it."""
+    options = {"queue": queue} if queue else {}
+    try:
+        # A signature runs through the registered task's own apply_async when the task
+        # is known in this process, else through send_task with the same name.
+        current_app.signature(name, args=args).apply_async(**options)
+    except Exception as exc:  # any broker failure: the row is saved, a sweeper retries
+        logger.warning(
+            "Could not enqueue %s%s (%s: %s); the sweeper will pick it up.",
+            name,
+            args,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
+
+
+def task_send_on_commit(name: str, *args: Any) -> None:
+    """`task_send` when the current transaction commits (never raises into the request)."""
+    transaction.on_commit(functools.partial(_task_send_late, name, *args))
+
+
+def _task_send_late(name: str, *args: Any) -> bool:
+    # Looked up when the transaction commits, so tests can patch `task_send`.
+    return task_send(name, *args)

@@ -1,0 +1,261 @@
+"""Forms of the mapping admin. Choices that come from Salesforce are built in `__init__` from
+the cached describe (a MappingContext, see mapping_selectors), never by calling Salesforce.
+
+The rules themselves live in integrations.salesforce.mapping_rules; the formset runs them
+over the whole set of rows as posted (unsaved), so what is refused is what would fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+
+from bookings.models import Question
+from integrations.mappings.records import target_mapping_specs
+from integrations.mappings.selectors import MappingContext
+from integrations.models import FieldMapping, SyncTarget
+from integrations.salesforce import schema as sf_schema
+from integrations.salesforce.mapping import (
+    BOOKING_FACTS,
+    Code,
+    MappingSpec,
+    Problem,
+    Severity,
+    SourceKind,
+)
+from integrations.salesforce.mapping_rules import mapping_problems
+
+UPSERT_HELP = (
+    "Upsert (recommended): the booking id is written to an external-ID field and used as "
+    "the key, so sending a booking again (a retry, a resend) updates the same record instead "
+    "of creating a duplicate. Create: every send makes a new record."
+)
+NOT_OFFERED = " — not offered: not an external-ID field of this object"
+
+
+class SyncTargetForm(forms.ModelForm):
+    """The page, object, write mode and key field. `context` is set by the admin."""
+
+    context: MappingContext = MappingContext()
+
+    key_field = forms.ChoiceField(
+        label="Booking id field",
+        required=False,
+        help_text="External-ID fields of the object only. Receives the booking's id: the "
+        "upsert key, and in create mode the marker that finds a record already created.",
+    )
+
+    class Meta:
+        model = SyncTarget
+        fields = ["page", "sobject", "enabled", "write_mode", "key_field"]
+        widgets = {"sobject": forms.TextInput(attrs={"list": "sf-objects", "size": 30})}
+        help_texts = {
+            "sobject": "The API name of the object to create, e.g. Lead, Contact or a "
+            "custom object (Booking__c). Checked against your org.",
+            "write_mode": UPSERT_HELP,
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "— none —"), *self.context.key_field_choices()]
+        current = self.instance.key_field
+        if current and current not in dict(choices):
+            choices.append((current, current + NOT_OFFERED))
+        self.fields["key_field"].choices = choices
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        describe = self.context.describe
+        if "sobject" in data and describe is None:
+            self.add_error("sobject", self.context.error or "Salesforce fields are not loaded.")
+            return data
+        if describe is None:
+            return data
+        data["sobject"] = self.instance.sobject = describe.get("name") or data.get("sobject")
+        if describe.get("createable") is False:
+            self.add_error("sobject", f"The connected user may not create {data['sobject']}.")
+        key = data.get("key_field", "")
+        keys = {f.name for f in sf_schema.external_id_fields(describe)}
+        if key and key not in keys:
+            self.add_error(
+                "key_field",
+                f"{key} is not an external-ID field of {data['sobject']} the connected user "
+                "may write: choose one from the list.",
+            )
+        elif not key:
+            # Upsert keys on it; create mode looks a record up by it before creating again
+            # after an unclear failure (a timeout after Salesforce wrote it). Without it a
+            # retry or a resend could create a second record.
+            self.add_error(
+                "key_field",
+                "Choose the external-ID field that receives the booking id"
+                + (
+                    ": upsert keys on it, and create mode uses it to never create twice."
+                    if keys
+                    else f"; {data['sobject']} has none. Ask your Salesforce admin to add a "
+                    "text field marked External ID (e.g. LeadSync_Booking_Id__c)."
+                ),
+            )
+        return data
+
+
+class FieldMappingForm(forms.ModelForm):
+    """One Salesforce field and its source. Field choices: rule 6 (insertable only)."""
+
+    sf_field = forms.ChoiceField(
+        label="Salesforce field",
+        error_messages={
+            "invalid_choice": "%(value)s is not a field the connected user may write in this "
+            "write mode (or it no longer exists): choose one from the list."
+        },
+    )
+    source_key = forms.ChoiceField(
+        label="Question or booking fact", required=False, help_text="For those two kinds."
+    )
+
+    class Meta:
+        model = FieldMapping
+        fields = ["sf_field", "source_kind", "source_key", "constant_value", "accept_truncation"]
+        widgets = {
+            "constant_value": forms.TextInput(attrs={"size": 18, "class": "mapping-constant"})
+        }
+        help_texts = {"constant_value": "For constants. Picklists: one of the listed values."}
+
+    def __init__(self, *args: Any, context: MappingContext | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = context or MappingContext()
+        self.fields["sf_field"].choices = [("", "---------"), *self.context.field_choices()]
+        self.fields["sf_field"].widget.attrs["class"] = "mapping-field"
+        self.fields["source_key"].choices = self.context.source_key_choices()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kind = data.get("source_kind")
+        key = data.get("source_key", "")
+        if kind == SourceKind.QUESTION:
+            if key not in {q.key for q in self.context.questions}:
+                self.add_error("source_key", "Choose a question of this booking page.")
+            data["constant_value"] = ""
+        elif kind == SourceKind.BOOKING:
+            if key not in BOOKING_FACTS:
+                self.add_error("source_key", "Choose a booking fact.")
+            data["constant_value"] = ""
+        elif kind == SourceKind.URL_PARAM:
+            # Rule 7: the parameter read is the one named exactly like the field.
+            data["source_key"] = data["constant_value"] = ""
+        elif kind == SourceKind.CONSTANT:
+            data["source_key"] = ""
+            if not (data.get("constant_value") or "").strip():
+                self.add_error("constant_value", "Enter the value to send.")
+        return data
+
+
+class FieldMappingFormSet(BaseInlineFormSet):
+    """All mapping rows of a target. `clean` runs mapping_problems over the rows as posted:
+    errors refuse the save (naming the field and the fix), warnings are kept in
+    `problems` for the admin to show."""
+
+    def __init__(self, *args: Any, context: MappingContext | None = None, **kwargs: Any) -> None:
+        self.context = context or MappingContext()
+        self.problems: list[Problem] = []
+        self.specs: list[MappingSpec] = []
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "context": self.context}
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        rows = [
+            form.instance
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+        describe = self.context.describe
+        if describe is None:
+            raise ValidationError(self.context.error or "Salesforce fields are not loaded.")
+        target: SyncTarget = self.instance
+        if target.key_field and any(row.sf_field == target.key_field for row in rows):
+            raise ValidationError(
+                f"{target.key_field} receives the booking id (it is the booking id field): "
+                "remove its mapping row, or choose another booking id field."
+            )
+        self.specs = target_mapping_specs(target, mappings=rows, questions=self.context.questions)
+        self.problems = mapping_problems(
+            describe, self.specs, write_mode=sf_schema.WriteMode(target.write_mode)
+        )
+        errors = [p for p in self.problems if p.is_error]
+        if errors:
+            raise ValidationError([f"{p.message} Fix: {p.fix}" for p in errors])
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def problem_rows(self) -> list[dict[str, Any]]:
+        """The problems of the last `clean`, with their one-click fixes (for the page)."""
+        return problem_rows(self.problems, self.specs, self.context.questions)
+
+
+def question_fixes(
+    problems: list[Problem], specs: list[MappingSpec], questions: list[Question]
+) -> dict[str, Question]:
+    """Rule 5's one-click fix: for each required field fed only by optional questions,
+    the question to make required (by Salesforce field)."""
+    by_key = {q.key: q for q in questions}
+    fixes: dict[str, Question] = {}
+    for problem in problems:
+        if problem.code != Code.REQUIRED_FIELD_MAY_BE_BLANK:
+            continue
+        for spec in specs:
+            question = by_key.get(spec.source_key)
+            if (
+                spec.sf_field == problem.field
+                and spec.source_kind is SourceKind.QUESTION
+                and question is not None
+                and not question.required
+            ):
+                fixes[problem.field] = question
+                break
+    return fixes
+
+
+def problems_from_dicts(stored: list[dict[str, str]] | None) -> list[Problem]:
+    """Problems stored on a target (SyncTarget.problems) back as Problem objects."""
+    problems = []
+    for item in stored or []:
+        try:
+            problems.append(
+                Problem(
+                    field=item["field"],
+                    code=Code(item["code"]),
+                    message=item["message"],
+                    fix=item.get("fix", ""),
+                    severity=Severity(item.get("severity", Severity.ERROR)),
+                )
+            )
+        except (KeyError, ValueError, TypeError):
+            continue
+    return problems
+
+
+def problem_rows(
+    problems: list[Problem], specs: list[MappingSpec], questions: list[Question]
+) -> list[dict[str, Any]]:
+    """Problems for display, errors first, each with the question whose "Make required"
+    button fixes it (rule 5), if any."""
+    fixes = question_fixes(problems, specs, questions)
+    ordered = sorted(problems, key=lambda p: (not p.is_error, p.field))
+    return [
+        {
+            "problem": p,
+            "question": fixes.get(p.field) if p.code == Code.REQUIRED_FIELD_MAY_BE_BLANK else None,
+        }
+        for p in ordered
+    ]
