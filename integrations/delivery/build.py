@@ -23,7 +23,7 @@ from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.mapping import MappingSpec
 from integrations.salesforce.push import PushOutcome
 from integrations.salesforce.record_check import record_check
-from integrations.salesforce.schema import WriteMode
+from integrations.salesforce.schema import WriteMode, describe_indexed
 
 TARGET_GONE = "TARGET_DELETED"
 
@@ -109,7 +109,9 @@ class RecordBuilder:
         fetch is remembered for this claim (its error becomes each delivery's)."""
         if sobject not in self._describes:
             try:
-                self._describes[sobject] = schema_get(connection=self.connection, sobject=sobject)
+                describe = schema_get(connection=self.connection, sobject=sobject)
+                # Parsed once for every record of the push, not per record.
+                self._describes[sobject] = describe_indexed(describe)
             except SalesforceError as error:
                 self._describes[sobject] = error
         return self._describes[sobject]

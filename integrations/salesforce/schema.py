@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 Describe = dict[str, Any]
@@ -171,18 +172,44 @@ def field_facts(raw: dict[str, Any]) -> FieldFacts:
     )
 
 
+class IndexedDescribe(dict):
+    """A describe whose fields are parsed once, on first use, for every later lookup.
+
+    A push builds and checks hundreds of records against one describe; re-parsing its
+    fields per record was most of the push's CPU. Treat it as read-only: the index does
+    not follow later changes to the dict.
+    """
+
+    @cached_property
+    def field_index(self) -> dict[str, FieldFacts]:
+        return {raw["name"]: field_facts(raw) for raw in self.get("fields", ())}
+
+
+def describe_indexed(describe: Describe) -> IndexedDescribe:
+    """``describe`` with a field index (itself when it already has one)."""
+    if isinstance(describe, IndexedDescribe):
+        return describe
+    return IndexedDescribe(describe)
+
+
 def fields(describe: Describe) -> list[FieldFacts]:
     """Every field of the described object, in describe order."""
+    if isinstance(describe, IndexedDescribe):
+        return list(describe.field_index.values())
     return [field_facts(raw) for raw in describe.get("fields", ())]
 
 
 def fields_by_name(describe: Describe) -> dict[str, FieldFacts]:
     """Every field keyed by its exact API name."""
+    if isinstance(describe, IndexedDescribe):
+        return describe.field_index
     return {facts.name: facts for facts in fields(describe)}
 
 
 def field(describe: Describe, name: str) -> FieldFacts | None:
     """The field whose API name is exactly ``name``, or None if the object has none."""
+    if isinstance(describe, IndexedDescribe):
+        return describe.field_index.get(name)
     for raw in describe.get("fields", ()):
         if raw.get("name") == name:
             return field_facts(raw)

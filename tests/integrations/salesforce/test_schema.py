@@ -677,3 +677,25 @@ def test_constant_outside_an_unrestricted_picklist_is_a_warning_naming_the_value
     ]
     assert "Web" in typo[0].fix
     assert listed == []
+
+
+def test_indexed_describe_answers_like_the_plain_one_and_parses_each_field_once(
+    lead, monkeypatch
+):
+    from integrations.salesforce import schema
+
+    indexed = schema.describe_indexed(lead)
+    assert schema.fields_by_name(indexed) == schema.fields_by_name(lead)
+    assert schema.fields(indexed) == schema.fields(lead)
+    assert schema.field(indexed, "Email") == schema.field(lead, "Email")
+    assert schema.field(indexed, "Nope") is None
+    assert schema.describe_indexed(indexed) is indexed
+
+    parsed = []
+    real = schema.field_facts
+    monkeypatch.setattr(schema, "field_facts", lambda raw: parsed.append(raw) or real(raw))
+    fresh = schema.describe_indexed(dict(lead))
+    for _ in range(3):
+        schema.fields_by_name(fresh)
+        schema.field(fresh, "Email")
+    assert len(parsed) == len(lead["fields"])
