@@ -301,7 +301,7 @@ CELERY_IMPORTS = [
     "integrations.delivery.tasks",
     "integrations.dashboard.tasks",
 ]
-DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=30.0)
+DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
     # Enqueue due deliveries, so a broker outage or a lost task delays, never loses.
     "deliveries-sweep": {
@@ -331,15 +331,12 @@ if not 1 <= DELIVERY_BATCH_SIZE <= 200:
 DELIVERY_BATCHING = env.bool("DELIVERY_BATCHING", default=True)
 # Claims one push task may take before it leaves the rest to the next task (bounded drain).
 DELIVERY_DRAIN_ROUNDS = env.int("DELIVERY_DRAIN_ROUNDS", default=10)
-# A delivery `sending` longer than this lost its worker: it is taken back and retried.
-# Must exceed the longest push (CELERY_TASK_TIME_LIMIT).
-DELIVERY_SENDING_TIMEOUT = env.float("DELIVERY_SENDING_TIMEOUT", default=300.0)
-if not DEBUG and DELIVERY_SENDING_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
-    # A claim taken back while its worker may still be sending could go out twice in
-    # create mode. (Tests shorten it on purpose; their records are keyed upserts.)
-    raise ImproperlyConfigured(
-        f"DELIVERY_SENDING_TIMEOUT must exceed the task time limit ({CELERY_TASK_TIME_LIMIT} s)."
-    )
+# A claim is a lease: a running push renews it every third of DELIVERY_LEASE_SECONDS, so
+# a slow but alive push keeps it, while a dead worker's (or a lost database's) claims lapse
+# and are taken back by the next sweep or push.
+DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=20.0)
+if DELIVERY_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured("DELIVERY_LEASE_SECONDS is at least 1.")
 # Waits before retry 1, 2, ... after a transient error (seconds, ±20 % jitter); after the
 # last one the delivery fails. About a day in all.
 DELIVERY_RETRY_DELAYS = [

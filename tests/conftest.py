@@ -168,7 +168,7 @@ PIPELINE_QUEUE = "pipeline-tests"
 #: retry or a lost worker takes seconds (production defaults are in leadsync/settings.py).
 PIPELINE_WORKER_SETTINGS = {
     "SALESFORCE_TIMEOUT": "3",
-    "DELIVERY_SENDING_TIMEOUT": "6",
+    "DELIVERY_LEASE_SECONDS": "2",
     "DELIVERY_RETRY_DELAYS": "0.3,0.3,0.3,0.3",
     "DELIVERY_API_PAUSE_SECONDS": "900",
 }

@@ -1,23 +1,32 @@
 """Claims: which worker sends which delivery.
 
     deliveries_claim(*, connection_id, limit) -> Claim
+    claim_lease_kept(claim)          context manager: renews the claim's lease meanwhile
     deliveries_reclaim_stale(*, connection_id=None) -> int
 
 Claims are atomic (`SELECT ... FOR UPDATE SKIP LOCKED`, then a conditional UPDATE that
 stamps a claim token): two workers never send the same delivery, and a result is only
 written while its claim holds (a claim taken back is not overwritten by its late worker).
+
+A claim is a lease (`lease_until`, DELIVERY_LEASE_SECONDS): the push renews it from a
+thread while it sends, so a slow but alive push keeps its claim however long Salesforce
+takes, and the claims of a killed worker or of a push that lost its database lapse within
+one lease and are taken back by the next sweep or push.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import DatabaseError, connections, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.delivery.selectors import deliveries_due
@@ -54,6 +63,7 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
                 status=Status.SENDING,
                 claim_token=token,
                 claimed_at=now,
+                lease_until=_lease_end(now),
                 attempts=F("attempts") + 1,
                 updated_at=now,
             )
@@ -65,16 +75,60 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
     return Claim(token=token, deliveries=deliveries)
 
 
-def deliveries_reclaim_stale(*, connection_id: int | None = None) -> int:
-    """Take back deliveries `sending` for longer than DELIVERY_SENDING_TIMEOUT: their
-    worker died or lost the database before recording Salesforce's answer. Each gets an
-    attempt row (outcome unknown) and is due again now; the resend is safe (upsert, or
-    a lookup by key first in create mode). Returns how many."""
+def _lease_end(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+
+
+def claim_lease_renew(*, token: uuid.UUID) -> int:
+    """Extend the lease of every delivery still `sending` under `token`. Returns how many."""
     now = timezone.now()
-    cutoff = now - timedelta(seconds=settings.DELIVERY_SENDING_TIMEOUT)
+    return Delivery.objects.filter(claim_token=token, status=Status.SENDING).update(
+        lease_until=_lease_end(now)
+    )
+
+
+@contextlib.contextmanager
+def claim_lease_kept(claim: Claim) -> Iterator[None]:
+    """Renew `claim`'s lease every third of DELIVERY_LEASE_SECONDS while the block runs
+    (from a thread with its own database connection). A failed renewal is logged and tried
+    again: if the database is gone the lease lapses, which is the point."""
+    stop = threading.Event()
+    interval = settings.DELIVERY_LEASE_SECONDS / 3
+
+    def renew() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    claim_lease_renew(token=claim.token)
+                except DatabaseError as error:
+                    logger.warning("Could not renew a claim's lease: %s", error)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=renew, name=f"lease-{claim.token}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def deliveries_reclaim_stale(*, connection_id: int | None = None) -> int:
+    """Take back deliveries `sending` whose lease lapsed: their worker died or lost the
+    database before recording Salesforce's answer. Each gets an attempt row (outcome
+    unknown) and is due again now; the resend is safe (upsert, or a lookup by key first
+    in create mode). Returns how many."""
+    now = timezone.now()
     with transaction.atomic():
         stale = Delivery.objects.select_for_update(skip_locked=True).filter(
-            status=Status.SENDING, claimed_at__lt=cutoff
+            Q(lease_until__lt=now)
+            # Claimed before leases existed: the claim time plus one lease.
+            | Q(
+                lease_until__isnull=True,
+                claimed_at__lt=now - timedelta(seconds=settings.DELIVERY_LEASE_SECONDS),
+            ),
+            status=Status.SENDING,
         )
         if connection_id is not None:
             stale = stale.filter(connection_id=connection_id)
@@ -117,7 +171,12 @@ def _expired_claims_release(
     rows: list[tuple[int, datetime, int]], spent: set[int], now: datetime
 ) -> None:
     """Expired claims: `spent` ones fail, the others are due again now (one retry spent)."""
-    cleared = {"claim_token": None, "last_error_code": CLAIM_EXPIRED, "last_error_fields": []}
+    cleared = {
+        "claim_token": None,
+        "lease_until": None,
+        "last_error_code": CLAIM_EXPIRED,
+        "last_error_fields": [],
+    }
     Delivery.objects.filter(pk__in=spent).update(
         status=Status.FAILED,
         next_attempt_at=None,

@@ -20,7 +20,12 @@ from django.conf import settings
 from integrations.connection import tokens
 from integrations.delivery import services
 from integrations.delivery.build import RecordBuilder
-from integrations.delivery.claims import Claim, deliveries_claim, deliveries_reclaim_stale
+from integrations.delivery.claims import (
+    Claim,
+    claim_lease_kept,
+    deliveries_claim,
+    deliveries_reclaim_stale,
+)
 from integrations.delivery.outcomes import (
     REQUEST_LIMIT_EXCEEDED,
     Entry,
@@ -74,7 +79,9 @@ def deliveries_push(*, connection_id: int) -> PushReport:
         if not claim.deliveries:
             break
         report.claimed += len(claim.deliveries)
-        if not _send(connection, client, builder, claim, report):
+        with claim_lease_kept(claim):
+            sending_goes_on = _send(connection, client, builder, claim, report)
+        if not sending_goes_on:
             break
     logger.info(
         "Push done: tenant=%s connection=%s claimed=%s sent=%s retrying=%s failed=%s held=%s",

@@ -44,8 +44,11 @@ class Delivery(models.Model):
         "the step of the retry schedule.",
     )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When sending began; a stale claim is taken back."
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When sending began.")
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A running push renews its claim until then; a lapsed claim is taken back.",
     )
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     sf_record_id = models.CharField("Salesforce record id", max_length=18, blank=True)

@@ -94,9 +94,9 @@ def test_check_deploy_is_clean_with_documented_production_variables():
         ({"FIELD_ENCRYPTION_KEYS": None}, "FIELD_ENCRYPTION_KEYS must be set"),
         ({"DJANGO_ALLOWED_HOSTS": None}, "DJANGO_ALLOWED_HOSTS must be set"),
         ({"EMAIL_URL": None}, "EMAIL_URL must be set"),
-        ({"DELIVERY_SENDING_TIMEOUT": "60"}, "DELIVERY_SENDING_TIMEOUT must exceed"),
+        ({"DELIVERY_LEASE_SECONDS": "0.5"}, "DELIVERY_LEASE_SECONDS is at least 1"),
     ],
-    ids=["secret-key", "encryption-keys", "allowed-hosts", "email", "reclaim-timeout"],
+    ids=["secret-key", "encryption-keys", "allowed-hosts", "email", "lease"],
 )
 def test_production_refuses_to_start_with_unsafe_configuration(changes, refusal):
     result = run_check(production_env(**changes))

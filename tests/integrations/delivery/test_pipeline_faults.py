@@ -138,8 +138,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     stuck = Delivery.objects.filter(status=Status.SENDING).count()
     assert stuck == 200  # one claim, in flight when the worker died
 
-    emulator_faults(sf_emulator, latency_ms=0)
-    settings.DELIVERY_SENDING_TIMEOUT = 1  # the sweeper takes stale claims back
+    emulator_faults(sf_emulator, latency_ms=0)  # the dead worker's lease lapses in 2 s
     wait_until(all_sent(300), timeout=60, interval=0.5, message="every delivery to be sent")
 
     booking_ids = [lead["LeadSync_Booking_Id__c"] for lead in leads(sf_emulator)]

@@ -12,7 +12,11 @@ from django.utils import timezone
 from bookings.selectors import page_free_slots
 from bookings.services import Guest, booking_submit
 from integrations.delivery import services as delivery_services
-from integrations.delivery.claims import deliveries_claim, deliveries_reclaim_stale
+from integrations.delivery.claims import (
+    claim_lease_kept,
+    deliveries_claim,
+    deliveries_reclaim_stale,
+)
 from integrations.delivery.outcomes import (
     PushReport,
     _after_error,
@@ -23,6 +27,7 @@ from integrations.delivery.tasks import delivery_push
 from integrations.models import Delivery, DeliveryAttempt, SalesforceConnection
 from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.push import PushOutcome
+from tests.conftest import wait_until
 from tests.factories import (
     BookingFactory,
     DeliveryFactory,
@@ -191,12 +196,22 @@ def test_claim_takes_only_due_deliveries_of_its_connection(tenant_a, tenant_b):
 
 
 @pytest.mark.django_db
-def test_a_stale_sending_claim_is_taken_back_with_an_attempt_row(settings):
-    settings.DELIVERY_SENDING_TIMEOUT = 60
+def test_a_lapsed_claim_is_taken_back_with_an_attempt_row(settings):
+    settings.DELIVERY_LEASE_SECONDS = 20
+    now = timezone.now()
     stale = DeliveryFactory(
-        status=Status.SENDING, claimed_at=timezone.now() - timedelta(seconds=61), attempts=1
+        status=Status.SENDING,
+        claimed_at=now - timedelta(seconds=300),
+        lease_until=now - timedelta(seconds=1),
+        attempts=1,
     )
-    fresh = DeliveryFactory(status=Status.SENDING, claimed_at=timezone.now(), attempts=1)
+    # Renewed by its push: claimed long ago, but its lease runs on.
+    fresh = DeliveryFactory(
+        status=Status.SENDING,
+        claimed_at=now - timedelta(seconds=300),
+        lease_until=now + timedelta(seconds=15),
+        attempts=1,
+    )
 
     assert deliveries_reclaim_stale() == 1
 
@@ -217,8 +232,9 @@ def test_a_stale_sending_claim_is_taken_back_with_an_attempt_row(settings):
 def test_a_claim_that_keeps_getting_lost_ends_failed_and_visible(settings):
     """Each lost claim spends a retry: a push that always dies (or always overruns the
     task time limit) fails for staff to see instead of being taken back forever."""
-    settings.DELIVERY_SENDING_TIMEOUT = 60
+    settings.DELIVERY_LEASE_SECONDS = 60
     settings.DELIVERY_RETRY_DELAYS = [30, 120]
+    # Claimed before leases existed (no lease_until): the claim time plus one lease.
     long_ago = timezone.now() - timedelta(seconds=61)
     once = DeliveryFactory(status=Status.SENDING, claimed_at=long_ago, retries=0)
     spent = DeliveryFactory(status=Status.SENDING, claimed_at=long_ago, retries=2)
@@ -435,3 +451,27 @@ def test_a_refusal_of_the_old_grant_after_a_reconnect_holds_nothing(
     assert held == 0
     assert SalesforceConnection.objects.get(pk=seen_by_push.pk).status == "connected"
     assert Delivery.objects.get(pk=delivery.pk).status == Status.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_push_keeps_its_claim_past_the_lease_and_loses_it_once_stopped(settings):
+    """The lease is renewed from a thread with its own connection (hence a transactional
+    test: the thread must see the committed claim)."""
+    settings.DELIVERY_LEASE_SECONDS = 1.5
+    delivery = DeliveryFactory(status=Status.PENDING, next_attempt_at=timezone.now())
+    claim = deliveries_claim(connection_id=delivery.connection_id, limit=10)
+    first_lease = Delivery.objects.get(pk=delivery.pk).lease_until
+
+    with claim_lease_kept(claim):
+        wait_until(
+            lambda: timezone.now() > first_lease + timedelta(seconds=1),
+            timeout=10,
+            message="the first lease to have run out",
+        )
+        assert deliveries_reclaim_stale() == 0  # renewed meanwhile: still ours
+        assert Delivery.objects.get(pk=delivery.pk).lease_until > first_lease
+
+    assert wait_until(
+        lambda: deliveries_reclaim_stale() == 1, timeout=10, message="the lease to lapse"
+    )
+    assert Delivery.objects.get(pk=delivery.pk).status == Status.RETRYING

@@ -679,9 +679,7 @@ def test_constant_outside_an_unrestricted_picklist_is_a_warning_naming_the_value
     assert listed == []
 
 
-def test_indexed_describe_answers_like_the_plain_one_and_parses_each_field_once(
-    lead, monkeypatch
-):
+def test_indexed_describe_answers_like_the_plain_one_and_parses_each_field_once(lead, monkeypatch):
     from integrations.salesforce import schema
 
     indexed = schema.describe_indexed(lead)
