@@ -200,6 +200,11 @@ def _after_error(
 def _attempt_message(outcome: PushOutcome) -> str:
     if outcome.error is not None:
         return outcome.error.message
+    if outcome.reconciled:
+        return (
+            "Salesforce's answer was lost, but the record is there (found by its booking "
+            "id): written, not sent again."
+        )
     if outcome.found_existing:
         return (
             "Found the record an earlier attempt created; not created again (create mode "

@@ -12,8 +12,12 @@ builds their records and writes each `PushOutcome` back.
   first looked up by its key field (`SELECT Id FROM Obj WHERE Key = 'value'`) and only
   created when absent.
 - A call that fails as a whole gives every record of that call the same error.
+- A write whose outcome is unknown (the call timed out or the connection dropped after it
+  left) is reconciled before anything is retried: one query by the key field finds the
+  records that call did write; those are sent, only the rest keep the error (and retry).
 
-API calls: ceil(n / 200) for n records, plus one query per `lookup_first`.
+API calls: ceil(n / 200) for n records, plus one query per `lookup_first`, plus one query
+per 200 records of calls with an unknown outcome.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from integrations.salesforce.client import COLLECTION_MAX, RecordResult, SalesforceClient
@@ -56,6 +61,7 @@ class PushOutcome:
     error: SalesforceError | None = None
     http_status: int | None = None
     found_existing: bool = False
+    reconciled: bool = False  # the call's answer was lost; a query found the record written
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -93,6 +99,8 @@ def records_push(
     for chunk in _chunks(pending, size):
         for outcome in _send(client, sobject, key_field if upsert else "", chunk):
             outcomes[outcome.ref] = outcome
+    if key_field:
+        _reconcile(client, sobject, key_field, pending, outcomes)
     return [outcomes[item.ref] for item in items]
 
 
@@ -190,6 +198,58 @@ def _lookup(
     outcome.http_status = 200
     outcome.duration_ms = _ms_since(began)
     return outcome
+
+
+#: Transport failures after which the write may or may not have been applied.
+UNKNOWN_OUTCOME = frozenset({"TIMEOUT", "CONNECTION_ERROR"})
+#: Clock difference tolerated between us and Salesforce when telling whether a record found
+#: after a lost answer was written by that call (rather than by an earlier, older one).
+RECONCILE_SKEW = timedelta(minutes=2)
+
+
+def _reconcile(
+    client: SalesforceClient,
+    sobject: str,
+    key_field: str,
+    items: list[PushItem],
+    outcomes: dict[int, PushOutcome],
+) -> None:
+    """Records whose call lost its answer: one query per 200 keys tells which exist; those
+    touched since the call began (SystemModstamp) become sent, the rest keep their error.
+    A failed query leaves every error as it is (the retry is then safe by key)."""
+    unclear = [
+        item
+        for item in items
+        if item.key
+        and (error := outcomes[item.ref].error) is not None
+        and error.code in UNKNOWN_OUTCOME
+    ]
+    for chunk in _chunks(unclear, COLLECTION_MAX):
+        keys = ", ".join(f"'{soql_quote(item.key)}'" for item in chunk)
+        soql = (
+            f"SELECT Id, {key_field}, SystemModstamp FROM {sobject} "  # noqa: S608 - quoted
+            f"WHERE {key_field} IN ({keys})"
+        )
+        try:
+            rows = client.query(soql).get("records") or []
+        except SalesforceError:
+            continue
+        found = {row.get(key_field): row for row in rows}
+        for item in chunk:
+            row, outcome = found.get(item.key), outcomes[item.ref]
+            started = datetime.fromtimestamp(outcome.started_at, tz=UTC)
+            if row is None or _sf_time(row.get("SystemModstamp")) < started - RECONCILE_SKEW:
+                continue
+            outcome.error, outcome.record_id = None, row.get("Id")
+            outcome.http_status, outcome.reconciled = 200, True
+
+
+def _sf_time(value: Any) -> datetime:
+    """A Salesforce dateTime ('2026-11-30T07:50:00.000+0000'); the epoch when unreadable."""
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return datetime.fromtimestamp(0, tz=UTC)
 
 
 def _apply_result(outcome: PushOutcome, result: RecordResult, *, http_status: int) -> None:
