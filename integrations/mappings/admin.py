@@ -10,11 +10,13 @@ refresh fields, make a question required (rule 5's one-click fix), preview a rec
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
@@ -288,9 +290,11 @@ class SyncTargetAdmin(TenantScopedAdmin):
             raise PermissionDenied
         booking = None
         if request.GET.get("booking"):
-            booking = get_object_or_404(
-                Booking.objects.filter(page=target.page), uid=request.GET["booking"]
-            )
+            try:
+                uid = uuid.UUID(request.GET["booking"])
+            except ValueError:
+                raise Http404("No booking has this id.") from None
+            booking = get_object_or_404(Booking.objects.filter(page=target.page), uid=uid)
         preview = selectors.target_preview(
             target=target, booking=booking, sample=bool(request.GET.get("sample"))
         )

@@ -142,6 +142,11 @@ def test_preview_of_a_given_booking_stays_within_the_page(target, admin_a, clien
     assert client.get(preview_url(target, booking=elsewhere.uid)).status_code == 404
 
 
+@pytest.mark.parametrize("value", ["not-a-uuid", "1 OR 1=1", "%00"])
+def test_preview_of_a_malformed_booking_id_is_404_not_500(target, admin_a, client_for, value):
+    assert client_for(admin_a).get(preview_url(target, booking=value)).status_code == 404
+
+
 def test_preview_is_refused_across_tenants(target, admin_b, client_for):
     BookingFactory(page=target.page, answers={"company": "Secret"})
     response = client_for(admin_b).get(preview_url(target, format="json"))
