@@ -7,8 +7,10 @@ Contact with Contacts and Leads). Through the API an alerting rule refuses the s
 DUPLICATES_DETECTED (``allowSave: true``) unless the request carries
 ``Sforce-Duplicate-Rule-Header: allowSave=true``; a blocking rule refuses regardless.
 Docs: "Standard Duplicate Rules" and "Standard Matching Rules" (Salesforce Help),
-"DuplicateRuleHeader" (REST API Developer Guide, headers), "DuplicateResult" (Object
-Reference).
+"Duplicate Rule Header" (REST API Developer Guide,
+https://developer.salesforce.com/docs/platform/api-rest/guide/headers-duplicaterules.html:
+allowSave, includeRecordDetails, runAsCurrentUser, all false by default, API v52.0 and
+later), "DuplicateResult" (Object Reference).
 
 The matching equation, for a person (Lead or Contact) against another::
 
@@ -22,6 +24,10 @@ Simplifications of Salesforce's fuzzy algorithms, on purpose:
   area code and the rest separately); title and company equal ignoring case and
   punctuation (Salesforce: acronym and edit-distance algorithms). A Contact's company is
   its Account's Name. Blank fields never match ("match blank fields" off, as standard).
+- ``runAsCurrentUser`` is accepted and changes nothing: it makes sharing rules decide
+  which matches the caller may see, and the emulator's one user sees every record.
+- records of one Collections request are compared with the records saved before them in
+  the same request (they are saved in order).
 - candidates are narrowed through indexes on Email, Phone and the last/first name (the
   match keys), so matching costs what the candidates cost, not the org's size.
 

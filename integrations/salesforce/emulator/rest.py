@@ -47,12 +47,14 @@ class Ctx:
         if self.shared_writer is not None:
             return self.shared_writer
         headers = self.request.headers
+        # The duplicate rule header exists from API v52.0; older versions ignore it.
+        duplicate_header = (
+            headers.get("Sforce-Duplicate-Rule-Header", "") if self.major >= 52 else ""
+        )
         return Writer(
             self.org,
             version=self.version,
-            duplicate_header=duplicates.parse_header(
-                headers.get("Sforce-Duplicate-Rule-Header", "")
-            ),
+            duplicate_header=duplicates.parse_header(duplicate_header),
             auto_assign=headers.get("Sforce-Auto-Assign"),
         )
 
