@@ -150,7 +150,8 @@ class Org:
             # (object, external-id field, folded value) -> writes / creates (bench duplicates).
             self.ext_writes: Counter[tuple[str, str, str]] = Counter()
             self.ext_creates: Counter[tuple[str, str, str]] = Counter()
-            self.cursors: dict[str, dict[str, Any]] = {}
+            self.cursors: dict[str, dict[str, Any]] = {}  # query locator -> rows (rest_query)
+            self.cursor_number = 0
             self.clock_offset = 0.0
             # Fault dice, seedable for reproducible runs; nothing secret comes from it.
             self.rng = random.Random(cfg.random_seed)  # noqa: S311

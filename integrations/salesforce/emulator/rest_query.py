@@ -87,7 +87,7 @@ def _page(ctx: Ctx, cursor: dict[str, Any], start: int, locator: str | None = No
 
 
 def _open_cursor(org: Any, cursor: dict[str, Any]) -> str:
-    org.cursor_number = getattr(org, "cursor_number", 0) + 1
+    org.cursor_number += 1
     locator = make_id("01g", 3_000_000 + org.cursor_number)[:15] + "AAA"
     org.cursors[locator] = cursor
     while len(org.cursors) > MAX_CURSORS:

@@ -5,6 +5,8 @@ REST API Developer Guide, "Assignment Rule Header": ``Sforce-Auto-Assign: FALSE`
 the rules, ``TRUE`` (the default) runs the active rule, an AssignmentRule id runs that rule.
 """
 
+import pytest
+
 from tests.fixtures_emulator import emulator_admin, sf_raw
 
 LEAD = {"FirstName": "Ada", "LastName": "Lovelace", "Company": "AE", "Region__c": "EMEA"}
@@ -14,8 +16,9 @@ def _owner(sf, lead_id):
     return sf.Lead.get(lead_id)["OwnerId"]
 
 
-def test_create_runs_the_active_rule_and_routes_to_the_queue(sf_emulator, sf_client):
-    created = sf_client.Lead.create(LEAD)["id"]
+@pytest.mark.parametrize("headers", [{}, {"Sforce-Auto-Assign": "TRUE"}])
+def test_create_runs_the_active_rule_and_routes_to_the_queue(sf_emulator, sf_client, headers):
+    created = sf_client.Lead.create(LEAD, headers=headers)["id"]
 
     row = sf_client.query(f"SELECT Owner.Name FROM Lead WHERE Id = '{created}'")["records"][0]
     assert _owner(sf_client, created) == sf_emulator.org.seed_ids["queue"]

@@ -12,7 +12,12 @@ Developer Guide, "Duplicate Rule Header".
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from tests.fixtures_emulator import emulator_admin, sf_raw
+from tests.fixtures_emulator import (
+    emulator_admin,
+    emulator_refresh,
+    emulator_salesforce,
+    sf_raw,
+)
 
 GUEST = {
     "FirstName": "Ada",
@@ -83,6 +88,17 @@ def test_allow_save_header_lets_an_alerting_rule_save(sf_emulator, sf_client):
     rows = emulator_admin(sf_emulator, "GET", "records/Lead?seeded=false")
     assert [r["Id"] for r in rows if r["Email"] == GUEST["Email"]][-1] == saved["id"]
     assert len(rows) == 2
+
+
+def test_the_header_is_ignored_before_api_v52(sf_emulator, sf_client):
+    # "This header is available in API version 52.0 and later" (Duplicate Rule Header).
+    old = emulator_salesforce(sf_emulator, emulator_refresh(sf_emulator).json(), version="51.0")
+    sf_client.Lead.create(GUEST)
+
+    response = _create(old, GUEST, ALLOW)
+
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "DUPLICATES_DETECTED"
 
 
 def test_a_returning_guest_matches_the_seeded_contact_across_objects(sf_emulator, sf_client):
