@@ -53,7 +53,7 @@ class Writer:
         record = system_fields(self.org.schema, obj, now=now, user_id=self.org.user_id)
         record.update({k: v for k, v in values.items() if v is not None})
         record["Id"] = self.org.new_id(obj)
-        self._finish(obj, record, creating=True)
+        self._finish(obj, record, values)
         self._check_after_merge(obj, record, values)
         self._undo.append((obj, record["Id"], None, None))
         self.org.records[obj][record["Id"]] = record
@@ -72,7 +72,7 @@ class Writer:
         record.update(values)
         record = {k: v for k, v in record.items() if v is not None}
         record["LastModifiedDate"] = record["SystemModstamp"] = sf_timestamp(self.org.now())
-        self._finish(obj, record, creating=False)
+        self._finish(obj, record, values)
         self._check_after_merge(obj, record, values)
         self._undo.append((obj, record_id, existing, None))
         self.org.records[obj][record_id] = record
@@ -154,11 +154,11 @@ class Writer:
         if errors:
             raise RestError(400, errors)
 
-    def _finish(self, obj: str, record: dict[str, Any], *, creating: bool) -> None:
+    def _finish(self, obj: str, record: dict[str, Any], values: dict[str, Any]) -> None:
         """Derived fields, Event times, then the Lead assignment rule."""
         derive_fields(self.org.schema, obj, record)
         if obj == "Event":
-            _event_times(record)
+            _event_times(record, values)
         if obj == "Lead":
             assignment.assign(assignment.rule_to_run(self.org, self.auto_assign), obj, record)
 
@@ -178,7 +178,7 @@ def _parse_stamp(value: str) -> datetime:
     return datetime.strptime(value, _SF_STAMP)
 
 
-def _event_times(record: dict[str, Any]) -> None:
+def _event_times(record: dict[str, Any], values: dict[str, Any]) -> None:
     """Keep an Event's time fields consistent, as Salesforce derives them.
 
     StartDateTime mirrors ActivityDateTime; EndDateTime and DurationInMinutes are
@@ -186,7 +186,8 @@ def _event_times(record: dict[str, Any]) -> None:
     REQUIRED_FIELD_MISSING when no start is given on a timed event [inf: exact text not
     captured; Object Reference "Event": ActivityDateTime or StartDateTime is required].
     """
-    start = record.get("StartDateTime") or record.get("ActivityDateTime")
+    start = values.get("StartDateTime") or values.get("ActivityDateTime")
+    start = start or record.get("StartDateTime") or record.get("ActivityDateTime")
     if start is None:
         if record.get("IsAllDayEvent") and record.get("ActivityDate"):
             return
@@ -203,13 +204,16 @@ def _event_times(record: dict[str, Any]) -> None:
     begin = _parse_stamp(start)
     record["StartDateTime"] = record["ActivityDateTime"] = start
     record["ActivityDate"] = begin.date().isoformat()
-    if record.get("EndDateTime"):
+    # A new end sets the duration; otherwise the duration holds and the end follows the
+    # start (moving a meeting keeps its length).
+    has_duration = record.get("DurationInMinutes") is not None
+    if record.get("EndDateTime") and ("EndDateTime" in values or not has_duration):
         end = _parse_stamp(record["EndDateTime"])
         if end < begin:
             message = "End Date/Time: End time can't be before start time"  # [inf]
             raise RestError(400, [sf_error("FIELD_INTEGRITY_EXCEPTION", message, ["EndDateTime"])])
         record["DurationInMinutes"] = int((end - begin).total_seconds() // 60)
-    elif record.get("DurationInMinutes") is not None:
+    elif has_duration:
         end = begin + timedelta(minutes=int(record["DurationInMinutes"]))
         record["EndDateTime"] = sf_timestamp(end.timestamp())
     record["EndDate"] = (

@@ -199,3 +199,31 @@ def test_a_method_a_route_does_not_take_is_405_in_salesforce_shape(sf_client):
     assert response.status_code == 405
     [error] = response.json()
     assert error["errorCode"] == "METHOD_NOT_ALLOWED"
+
+
+def test_event_times_follow_the_start_and_the_end(sf_client):
+    lead = sf_client.Lead.create(LEAD)["id"]
+    event = sf_client.Event.create(
+        {
+            "WhoId": lead,
+            "Subject": "Call",
+            "StartDateTime": "2026-12-01T10:00:00Z",
+            "DurationInMinutes": 30,
+        }
+    )["id"]
+
+    created = sf_client.Event.get(event)
+    sf_client.Event.update(event, {"StartDateTime": "2026-12-02T09:00:00Z"})  # rescheduled
+    moved = sf_client.Event.get(event)
+    sf_client.Event.update(event, {"EndDateTime": "2026-12-02T10:00:00Z"})
+    longer = sf_client.Event.get(event)
+    missing = sf_raw(sf_client, "POST", "sobjects/Event/", json={"Subject": "No time"})
+
+    assert created["EndDateTime"] == "2026-12-01T10:30:00.000+0000"
+    assert (moved["ActivityDateTime"], moved["EndDateTime"], moved["ActivityDate"]) == (
+        "2026-12-02T09:00:00.000+0000",
+        "2026-12-02T09:30:00.000+0000",
+        "2026-12-02",
+    )
+    assert longer["DurationInMinutes"] == 60
+    assert missing.json()[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
