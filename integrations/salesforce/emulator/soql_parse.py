@@ -92,7 +92,6 @@ class Query:
     )  # path, desc, nulls_last
     limit: int | None = None
     offset: int = 0
-    text: str = ""
 
 
 def error(code: str, soql: str, pos: int, reason: str) -> RestError:
@@ -183,7 +182,7 @@ class Parser:
         self.expect("FROM")
         obj_token = self.take()
         obj = self.resolver.object(self.soql, obj_token)
-        query = Query(obj, [], count_only=count_only, text=self.soql)
+        query = Query(obj, [], count_only=count_only)
         for token in selected:
             query.fields.append(self.resolver.path(self.soql, obj, token))
         if self.keyword("WHERE"):
@@ -213,6 +212,8 @@ class Parser:
             # A function call (COUNT(Id), toLabel(...)) or a sub-query: not emulated.
             reason = f"{token.text}(...) is not supported by the LeadSync Salesforce emulator"
             raise error("MALFORMED_QUERY", self.soql, token.pos, reason)
+        if token.text.upper() in UNSUPPORTED:  # TYPEOF ... END and the like
+            raise self.unexpected(token)
         return token
 
     def integer(self) -> int:

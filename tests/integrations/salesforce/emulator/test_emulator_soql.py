@@ -179,6 +179,12 @@ def test_relationship_fields_nest_like_salesforce(sf_emulator, sf_client):
         ),
         ("SELECT Id FROM Lead GROUP BY Company", "MALFORMED_QUERY", "GROUP is not supported"),
         (
+            "SELECT TYPEOF Owner WHEN User THEN Email END FROM Lead",
+            "MALFORMED_QUERY",
+            "TYPEOF is not supported",
+        ),
+        ("SELECT Id FROM Lead WITH SECURITY_ENFORCED", "MALFORMED_QUERY", "WITH is not supported"),
+        (
             "SELECT Id FROM Lead WHERE Id IN (SELECT WhoId FROM Event)",
             "MALFORMED_QUERY",
             "SELECT is not supported",
