@@ -33,11 +33,8 @@ USERNAME = "demo@leadsync.example"
 USER_NAME = "Demo User"
 # Any id of this shape (an Account) stands in for the row a lock error names.
 LOCKED_ROW_ID = make_id("001", 9_999_999)
-PROFILES = ("lived_in", "blank")
-# Open query cursors kept per org; the oldest is dropped first, like Salesforce's per-user
-# cursor limit (a dropped locator answers INVALID_QUERY_LOCATOR).
-MAX_CURSORS = 50
 LOCK_MESSAGE = f"unable to obtain exclusive access to this record or 1 records: {LOCKED_ROW_ID}"
+PROFILES = ("lived_in", "blank")
 
 
 @dataclass

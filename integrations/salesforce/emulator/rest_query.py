@@ -18,11 +18,13 @@ from werkzeug.wrappers import Response
 
 from . import soql_exec
 from .ids import make_id
-from .org import MAX_CURSORS
 from .responses import RestError, json_response, rest_error
 from .rest import Ctx
 
 DEFAULT_BATCH, MIN_BATCH = 2000, 200
+# Open query cursors kept per org; the oldest is dropped first, like Salesforce's per-user
+# cursor limit (a dropped locator answers INVALID_QUERY_LOCATOR).
+MAX_CURSORS = 50
 _LOCATOR_RE = re.compile(r"^(01g[0-9A-Za-z]{15})-(\d+)$")
 _BATCH_RE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
 

@@ -256,3 +256,17 @@ def test_sosl_name_search_with_a_wildcard_and_a_malformed_search(sf_client):
     assert [r["attributes"]["type"] for r in found["searchRecords"]] == ["Contact"]
     assert malformed.status_code == 400
     assert malformed.json()[0]["errorCode"] == "MALFORMED_SEARCH"
+
+
+def test_the_oldest_open_cursor_is_dropped_past_the_limit(sf_client):
+    _bulk(sf_client, 201)
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    soql = "SELECT Id FROM Lead WHERE Email LIKE '%@bulk.example'"
+    pages = [sf_client.query(soql, headers=headers) for _ in range(51)]  # 51 open cursors
+
+    oldest = sf_raw(sf_client, "GET", pages[0]["nextRecordsUrl"].split("/v59.0/")[1])
+    newest = sf_client.query_more(pages[-1]["nextRecordsUrl"], identifier_is_url=True)
+
+    assert oldest.status_code == 400
+    assert oldest.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    assert (newest["done"], len(newest["records"])) == (True, 1)
