@@ -148,6 +148,7 @@ class Writer:
         """Validation rules, then unique values, then duplicate rules (Salesforce's order)."""
         errors = rules.check_validation_rules(self.org.validation_rules, obj, record)
         errors = errors or rules.check_unique(self.org, obj, values, record["Id"])
+        errors = errors or rules.check_campaign_member(self.org, obj, record)
         errors = errors or duplicates.check(
             self.org, obj, record, header=self.duplicate_header, version=self.version
         )

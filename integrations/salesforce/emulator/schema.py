@@ -125,6 +125,8 @@ class Schema:
                 out[field["name"]] = exact if field.get("caseSensitive") else fold
         if obj in ("Lead", "Contact"):
             out.update(MATCH_KEYS)
+        if obj == "CampaignMember":  # "Already a campaign member." (rules.check_campaign_member)
+            out.update(LeadId=exact, ContactId=exact)
         return out
 
     def key_prefix(self, obj: str) -> str:

@@ -175,3 +175,25 @@ def test_upserts_and_email_lookups_use_indexes_not_scans(sf_client, scans):
     assert scans["n"] == 0
     sf_client.query("SELECT Id FROM Lead WHERE Title = 'CTO'")  # not indexed: a scan
     assert scans["n"] == 1
+
+
+def test_a_person_joins_a_campaign_once(sf_emulator, sf_client):
+    campaign = sf_emulator.org.seed_ids["campaign"]
+    lead = sf_client.Lead.create(LEAD)["id"]
+
+    joined = sf_client.CampaignMember.create({"CampaignId": campaign, "LeadId": lead})
+    again = sf_raw(
+        sf_client,
+        "POST",
+        "sobjects/CampaignMember/",
+        json={"CampaignId": campaign, "LeadId": lead},
+    )
+    nobody = sf_raw(sf_client, "POST", "sobjects/CampaignMember/", json={"CampaignId": campaign})
+
+    assert joined["success"] is True
+    assert sf_client.CampaignMember.get(joined["id"])["Status"] == "Sent"
+    assert again.status_code == 400
+    assert again.json() == [
+        {"message": "Already a campaign member.", "errorCode": "DUPLICATE_VALUE"}
+    ]
+    assert nobody.json()[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
