@@ -54,7 +54,7 @@ class Writer:
         record.update({k: v for k, v in values.items() if v is not None})
         record["Id"] = self.org.new_id(obj)
         self._finish(obj, record, values)
-        self._check_after_merge(obj, record, values)
+        self._check_after_merge(obj, record, values, previous=None)
         self._undo.append((obj, record["Id"], None, None))
         self.org.records[obj][record["Id"]] = record
         self._count(obj, record, created=True)
@@ -73,7 +73,7 @@ class Writer:
         record = {k: v for k, v in record.items() if v is not None}
         record["LastModifiedDate"] = record["SystemModstamp"] = sf_timestamp(self.org.now())
         self._finish(obj, record, values)
-        self._check_after_merge(obj, record, values)
+        self._check_after_merge(obj, record, values, previous=existing)
         self._undo.append((obj, record_id, existing, None))
         self.org.records[obj][record_id] = record
 
@@ -144,9 +144,12 @@ class Writer:
             raise RestError(400, errors)
         return values
 
-    def _check_after_merge(self, obj: str, record: dict[str, Any], values: dict) -> None:
-        """Validation rules, then unique values, then duplicate rules (Salesforce's order)."""
-        errors = rules.check_validation_rules(self.org.validation_rules, obj, record)
+    def _check_after_merge(
+        self, obj: str, record: dict[str, Any], values: dict, previous: dict | None
+    ) -> None:
+        """Owner, validation rules, unique values, then duplicate rules (Salesforce's order)."""
+        errors = rules.check_owner_active(self.org, obj, record, previous)
+        errors = errors or rules.check_validation_rules(self.org.validation_rules, obj, record)
         errors = errors or rules.check_unique(self.org, obj, values, record["Id"])
         errors = errors or rules.check_campaign_member(self.org, obj, record)
         errors = errors or duplicates.check(

@@ -135,3 +135,21 @@ def check_campaign_member(org: Any, obj: str, record: dict[str, Any]) -> list[di
         if other["Id"] != record["Id"] and other.get("CampaignId") == record.get("CampaignId"):
             return [sf_error("DUPLICATE_VALUE", "Already a campaign member.")]
     return []
+
+
+def check_owner_active(
+    org: Any, obj: str, record: dict[str, Any], previous: dict[str, Any] | None
+) -> list[dict]:
+    """INACTIVE_OWNER_OR_USER when a save makes an inactive User the owner.
+
+    Text as captured in public client code: "operation performed with inactive user
+    [005...] as owner of lead". Keeping an inactive owner that is already there is fine.
+    """
+    owner = record.get("OwnerId")
+    if not owner or (previous is not None and previous.get("OwnerId") == owner):
+        return []
+    user = org.records["User"].get(owner)
+    if user is None or user.get("IsActive", True):
+        return []
+    message = f"operation performed with inactive user [{owner}] as owner of {obj.lower()}"
+    return [sf_error("INACTIVE_OWNER_OR_USER", message, [])]

@@ -110,3 +110,24 @@ def test_collections_and_upsert_are_assigned_too(sf_emulator, sf_client):
     upserted = sf_client.Lead.get_by_custom_id("LeadSync_Booking_Id__c", "bk-1")
     assert upserted["OwnerId"] == queue
     assert _owner(sf_client, results[0]["id"]) == sf_emulator.org.user_id
+
+
+def test_an_inactive_user_cannot_become_the_owner(sf_emulator, sf_client):
+    former = sf_emulator.org.seed_ids["users"]["former"]
+
+    response = sf_raw(
+        sf_client,
+        "POST",
+        "sobjects/Lead/",
+        json=dict(LEAD, OwnerId=former),
+        headers={"Sforce-Auto-Assign": "FALSE"},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == [
+        {
+            "message": f"operation performed with inactive user [{former}] as owner of lead",
+            "errorCode": "INACTIVE_OWNER_OR_USER",
+            "fields": [],
+        }
+    ]
