@@ -2,6 +2,7 @@
 
 import pytest
 
+from integrations.salesforce.emulator import EmulatorConfig, Org
 from integrations.salesforce.emulator.store import Table
 from tests.fixtures_emulator import emulator_admin, sf_raw
 
@@ -55,6 +56,14 @@ def test_reset_to_a_blank_org_and_back(sf_emulator):
     assert blank["records"]["Lead"] == 0 and blank["records"]["User"] == 1
     assert (blank["duplicate_rules"], blank["assignment_rules"]) == ([], [])
     assert lived_in["org"] == "lived_in" and lived_in["records"]["Lead"] == 6
+
+
+def test_an_org_can_start_blank_and_refuses_an_unknown_profile():
+    blank = Org(EmulatorConfig.from_mapping({"org": "blank"}))
+
+    assert blank.record_counts()["Lead"] == 0 and blank.duplicate_rules == []
+    with pytest.raises(ValueError, match="org must be one of"):
+        EmulatorConfig.from_mapping({"org": "busy"})
 
 
 def test_admin_makes_a_field_read_only_then_required(sf_emulator, sf_client):
