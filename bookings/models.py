@@ -110,6 +110,14 @@ class BookingPage(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="booking_pages")
     slug = models.SlugField(help_text="Used in the public URL: /<tenant>/<slug>/.")
     title = models.CharField(max_length=200)
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="hosted_pages",
+        help_text="The staff member guests meet: owns the meeting in Salesforce.",
+    )
     description = models.TextField(blank=True, help_text="Shown to guests above the form.")
     duration_minutes = models.PositiveSmallIntegerField(
         "duration (minutes)",

@@ -152,7 +152,9 @@ class SObjectSchemaFactory(factory.django.DjangoModelFactory):
 
 
 class SyncTargetFactory(factory.django.DjangoModelFactory):
-    """An enabled Lead target in upsert mode keyed by LeadSync_Booking_Id__c."""
+    """An enabled Lead target in upsert mode keyed by LeadSync_Booking_Id__c that posts
+    each booking as its own record: no lookup of the guest, no meeting, owner left to
+    Salesforce (the record push alone). PersonTargetFactory has the product's defaults."""
 
     class Meta:
         model = SyncTarget
@@ -162,6 +164,18 @@ class SyncTargetFactory(factory.django.DjangoModelFactory):
     enabled = True
     write_mode = SyncTarget.WriteMode.UPSERT
     key_field = "LeadSync_Booking_Id__c"
+    person_match = SyncTarget.PersonMatch.ALWAYS_CREATE
+    event_enabled = False
+    owner_policy = SyncTarget.OwnerPolicy.LEAVE
+
+
+class PersonTargetFactory(SyncTargetFactory):
+    """A Lead target with the defaults of a new target: the guest found by email (Contact,
+    then Lead), a meeting written as an Event, Salesforce's assignment rules."""
+
+    person_match = SyncTarget.PersonMatch.CONTACT_THEN_LEAD
+    event_enabled = True
+    owner_policy = SyncTarget.OwnerPolicy.ASSIGNMENT_RULES
 
 
 class FieldMappingFactory(factory.django.DjangoModelFactory):

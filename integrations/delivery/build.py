@@ -63,7 +63,7 @@ class RecordBuilder:
         self._describes: dict[str, dict | SalesforceError] = {}
         self._specs: dict[int, list[MappingSpec]] = {}
 
-    def build(self, delivery: Delivery) -> Built:
+    def build(self, delivery: Delivery, *, check: bool = True) -> Built:
         target: SyncTarget | None = delivery.target
         key = booking_key_value(delivery.booking)
         if target is None:
@@ -89,7 +89,11 @@ class RecordBuilder:
                 target=target, booking=delivery.booking, describe=describe, specs=specs
             )
             fresh = True
-        problems = [p for p in record_check(describe, record, write_mode=write_mode) if p.is_error]
+        problems = []
+        if check:
+            problems = [
+                p for p in record_check(describe, record, write_mode=write_mode) if p.is_error
+            ]
         error = None
         if problems:
             first = problems[0]

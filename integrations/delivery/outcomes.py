@@ -27,6 +27,7 @@ from django.utils import timezone
 from integrations.delivery.claims import Claim
 from integrations.models import Delivery, DeliveryAttempt
 from integrations.salesforce.errors import Kind, SalesforceError
+from integrations.salesforce.person_push import PersonOutcome
 from integrations.salesforce.push import PushOutcome
 
 logger = logging.getLogger(__name__)
@@ -37,12 +38,15 @@ REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
 JITTER = 0.2  # ± share of each retry delay, so retries of one outage spread out
 
 #: (delivery, outcome, freshly built payload or None)
-Entry = tuple[Delivery, PushOutcome, dict | None]
+Entry = tuple[Delivery, PushOutcome | PersonOutcome, dict | None]
 
 RESULT_FIELDS = [
     "status", "claim_token", "updated_at", "payload", "sf_record_id", "sent_at",
     "next_attempt_at", "last_error_code", "last_error_message", "last_error_fields", "retries",
+    "steps", "event_id", "person_object",
 ]  # fmt: skip
+#: What a sent person delivery stores beside the record id (steps, the Event).
+PERSON_FIELDS = ["sf_record_id", "payload", "steps", "event_id", "person_object"]
 
 
 @dataclass
@@ -83,13 +87,19 @@ def outcomes_record(claim: Claim, entries: list[Entry], report: PushReport) -> N
 
 
 def _outcome_apply(
-    delivery: Delivery, outcome: PushOutcome, payload: dict | None, now: datetime
+    delivery: Delivery, outcome: PushOutcome | PersonOutcome, payload: dict | None, now: datetime
 ) -> DeliveryAttempt:
     """Set the outcome on the (unsaved) delivery; return its attempt row."""
     error = outcome.error
     delivery.claim_token, delivery.updated_at = None, now
     if payload is not None:
         delivery.payload = payload
+    if isinstance(outcome, PersonOutcome):
+        # Each step's outcome stays, failed or not: a retry resumes where this one stopped.
+        delivery.steps = outcome.steps
+        delivery.sf_record_id = outcome.record_id or delivery.sf_record_id
+        delivery.person_object = outcome.person_object or delivery.person_object
+        delivery.event_id = outcome.event_id or delivery.event_id
     if error is None:
         attempt_outcome = Outcome.SENT
         delivery.status, delivery.sent_at, delivery.next_attempt_at = Status.SENT, now, None
@@ -138,9 +148,14 @@ def _outcomes_write(
             last_error_fields=[],
         )  # fmt: skip
         fresh = {d.pk for d, _, payload in entries if payload is not None}
-        Delivery.objects.bulk_update([d for d in sent if d.pk not in fresh], ["sf_record_id"])
+        people = {d.pk for d, o, _ in entries if isinstance(o, PersonOutcome)}
+        plain = [d for d in sent if d.pk not in people]
+        Delivery.objects.bulk_update([d for d in plain if d.pk not in fresh], ["sf_record_id"])
         Delivery.objects.bulk_update(
-            [d for d in sent if d.pk in fresh], ["sf_record_id", "payload"], batch_size=200
+            [d for d in plain if d.pk in fresh], ["sf_record_id", "payload"], batch_size=200
+        )
+        Delivery.objects.bulk_update(
+            [d for d in sent if d.pk in people], PERSON_FIELDS, batch_size=200
         )
         Delivery.objects.bulk_update(others, RESULT_FIELDS, batch_size=200)
         # A claim taken back meanwhile belongs to another worker, which logs its own try.
@@ -197,8 +212,10 @@ def _after_error(
     return Outcome.FAILED, Status.FAILED, None
 
 
-def _attempt_message(outcome: PushOutcome) -> str:
+def _attempt_message(outcome: PushOutcome | PersonOutcome) -> str:
     if outcome.error is not None:
+        if isinstance(outcome, PersonOutcome) and outcome.failed_step:
+            return f"{outcome.failed_step.capitalize()}: {outcome.error.message}"
         return outcome.error.message
     if outcome.reconciled:
         return (
@@ -210,4 +227,31 @@ def _attempt_message(outcome: PushOutcome) -> str:
             "Found the record an earlier attempt created; not created again (create mode "
             "does not update it, so a changed mapping is not applied to it)."
         )
+    if isinstance(outcome, PersonOutcome):
+        return person_summary(outcome.steps)
     return "Created." if outcome.created else "Updated."
+
+
+def person_summary(steps: dict) -> str:
+    """What a person delivery's steps did, in a sentence or three."""
+    person, parts = steps.get("person") or {}, []
+    duplicate = steps.get("duplicate") or {}
+    if duplicate.get("resolved"):
+        rule = duplicate.get("rule") or "A duplicate rule"
+        parts.append(f"{rule} matched an existing record: {duplicate['resolved']}.")
+    if person.get("created"):
+        parts.append(f"Created {person.get('object')} {person.get('id')}.")
+    elif person.get("fields"):
+        parts.append(
+            f"Updated {person.get('object')} {person.get('id')}: {', '.join(person['fields'])}."
+        )
+    elif person.get("id"):
+        parts.append(f"{person.get('object')} {person.get('id')}: nothing to change.")
+    if (steps.get("event") or {}).get("id"):
+        parts.append(f"Meeting: Event {steps['event']['id']}.")
+    if (steps.get("campaign") or {}).get("how"):
+        parts.append(f"Campaign: {steps['campaign']['how']}")
+    owner = steps.get("owner") or {}
+    if owner.get("name") or owner.get("id"):
+        parts.append(f"Owner: {owner.get('name') or owner.get('id')}.")
+    return " ".join(parts) or "Sent."

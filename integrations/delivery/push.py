@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from integrations.connection import tokens
 from integrations.delivery import services
-from integrations.delivery.build import RecordBuilder
 from integrations.delivery.claims import (
     Claim,
     claim_lease_kept,
@@ -32,10 +32,12 @@ from integrations.delivery.outcomes import (
     PushReport,
     outcomes_record,
 )
+from integrations.delivery.people import PeopleBuilder
 from integrations.delivery.selectors import deliveries_due
 from integrations.models import Delivery, SalesforceConnection
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import Kind, SalesforceError
+from integrations.salesforce.person_push import PersonItem, PersonOutcome, people_push
 from integrations.salesforce.push import PushItem, PushOutcome, records_push
 from integrations.salesforce.schema import WriteMode
 
@@ -50,7 +52,7 @@ Groups = dict[tuple[str, str, str], list[tuple[Delivery, PushItem]]]
 class ConnectionRefused(Exception):
     """Salesforce refused the connection itself while sending a claim (see _hold_claim)."""
 
-    def __init__(self, outcome: PushOutcome) -> None:
+    def __init__(self, outcome: PushOutcome | PersonOutcome) -> None:
         super().__init__(outcome.error)
         self.outcome = outcome
 
@@ -67,7 +69,7 @@ def deliveries_push(*, connection_id: int) -> PushReport:
         return report
     deliveries_reclaim_stale(connection_id=connection_id)
     client = tokens.client_for(connection)
-    builder = RecordBuilder(connection=connection, client=client)
+    builder = PeopleBuilder(connection=connection, client=client)
     for _ in range(settings.DELIVERY_DRAIN_ROUNDS):
         connection.refresh_from_db()
         if not connection.is_connected:
@@ -102,7 +104,7 @@ def deliveries_push(*, connection_id: int) -> PushReport:
 def _send(
     connection: SalesforceConnection,
     client: SalesforceClient,
-    builder: RecordBuilder,
+    builder: PeopleBuilder,
     claim: Claim,
     report: PushReport,
 ) -> bool:
@@ -110,9 +112,16 @@ def _send(
     (the connection was refused or paused)."""
     recorded: set[int] = set()
     try:
-        groups, payloads, limit_reached = _build(builder, claim, report, recorded)
-        for group, members in groups.items():
-            limit_reached |= _send_group(client, group, members, payloads, claim, report, recorded)
+        built = _build(builder, claim, report, recorded)
+        limit_reached = built.limit_reached
+        for group, members in built.groups.items():
+            limit_reached |= _send_group(
+                client, group, members, built.payloads, claim, report, recorded
+            )
+        if built.people:
+            limit_reached |= _send_people(
+                connection, client, builder, built, claim, report, recorded
+            )
     except ConnectionRefused as refused:
         _hold_claim(connection, claim, refused.outcome, recorded, report)
         return False
@@ -126,21 +135,37 @@ def _send(
     return not limit_reached
 
 
+@dataclass
+class ClaimBuilt:
+    """A claim's records, grouped by how they are sent: plain records by (object, write
+    mode, key field), people (Lead / Contact targets) in one list; fresh payloads."""
+
+    groups: Groups = field(default_factory=dict)
+    people: list[tuple[Delivery, PersonItem]] = field(default_factory=list)
+    payloads: dict[int, dict | None] = field(default_factory=dict)
+    limit_reached: bool = False
+
+
 def _build(
-    builder: RecordBuilder, claim: Claim, report: PushReport, recorded: set[int]
-) -> tuple[Groups, dict[int, dict | None], bool]:
-    """Build the claim's records, grouped by how they are sent. A delivery refused before
-    sending is recorded at once. Returns (groups, fresh payloads, API limit reached).
+    builder: PeopleBuilder, claim: Claim, report: PushReport, recorded: set[int]
+) -> ClaimBuilt:
+    """Build the claim's records. A delivery refused before sending is recorded at once.
     Raises ConnectionRefused."""
-    groups: Groups = {}
-    payloads: dict[int, dict | None] = {}
-    limit_reached = False
+    result = ClaimBuilt()
     for delivery in claim.deliveries:
-        built = builder.build(delivery)
+        person = None
+        if delivery.target is not None and delivery.target.is_person:
+            person, built = builder.item(delivery)
+        else:
+            built = builder.build(delivery)
         if built.error is not None:
             outcome = built.outcome()
             _record(claim, [(delivery, outcome, built.stored_payload)], report, recorded)
-            limit_reached |= outcome.error.code == REQUEST_LIMIT_EXCEEDED
+            result.limit_reached |= outcome.error.code == REQUEST_LIMIT_EXCEEDED
+            continue
+        result.payloads[delivery.pk] = built.record if built.fresh else None
+        if person is not None:
+            result.people.append((delivery, person))
             continue
         item = PushItem(
             ref=delivery.pk,
@@ -149,9 +174,38 @@ def _build(
             lookup_first=built.write_mode is WriteMode.INSERT and delivery.attempts > 1,
         )
         group = (built.sobject, built.write_mode.value, built.key_field)
-        groups.setdefault(group, []).append((delivery, item))
-        payloads[delivery.pk] = built.record if built.fresh else None
-    return groups, payloads, limit_reached
+        result.groups.setdefault(group, []).append((delivery, item))
+    return result
+
+
+def _send_people(
+    connection: SalesforceConnection,
+    client: SalesforceClient,
+    builder: PeopleBuilder,
+    built: ClaimBuilt,
+    claim: Claim,
+    report: PushReport,
+    recorded: set[int],
+) -> bool:
+    """Send the claim's people (find, person, Event, campaign, owner) and record their
+    outcomes. Returns whether Salesforce said the API limit is reached. Raises
+    ConnectionRefused."""
+    items = [item for _, item in built.people]
+    outcomes = people_push(
+        client,
+        items,
+        describes=builder.describes(items),
+        integration_user_id=connection.sf_user_id,
+        batching=settings.DELIVERY_BATCHING,
+    )
+    entries = [
+        # A record an unclear earlier try created, found again in create mode, is not
+        # updated: a freshly built payload was never sent and is not recorded as sent.
+        (delivery, outcome, None if outcome.found_existing else built.payloads[delivery.pk])
+        for (delivery, _), outcome in zip(built.people, outcomes, strict=True)
+    ]
+    _record(claim, entries, report, recorded)
+    return any(o.error is not None and o.error.code == REQUEST_LIMIT_EXCEEDED for o in outcomes)
 
 
 def _send_group(
@@ -194,14 +248,14 @@ def _record(claim: Claim, entries: list[Entry], report: PushReport, recorded: se
         raise ConnectionRefused(refused[-1])
 
 
-def _refuses_connection(outcome: PushOutcome) -> bool:
+def _refuses_connection(outcome: PushOutcome | PersonOutcome) -> bool:
     return outcome.error is not None and outcome.error.kind in (Kind.CONNECTION, Kind.SESSION)
 
 
 def _hold_claim(
     connection: SalesforceConnection,
     claim: Claim,
-    refused: PushOutcome,
+    refused: PushOutcome | PersonOutcome,
     recorded: Iterable[int],
     report: PushReport,
 ) -> None:

@@ -12,8 +12,10 @@ from django.urls import reverse
 from bookings.answers import answer_max_length
 from bookings.models import Booking, BookingPage, Question
 from integrations.models import FieldMapping, SyncTarget
+from integrations.models.mapping import DEFAULT_EVENT_SUBJECT
 from integrations.salesforce.mapping import MappingSpec, SourceKind, booking_facts_build
-from integrations.salesforce.payload import SourceValues, record_build
+from integrations.salesforce.payload import SourceValues, datetime_format, record_build
+from integrations.salesforce.people import WritePolicy
 
 
 def target_mapping_specs(
@@ -21,14 +23,16 @@ def target_mapping_specs(
     *,
     mappings: list[FieldMapping] | None = None,
     questions: list[Question] | None = None,
+    applies_to: str = FieldMapping.AppliesTo.PERSON,
 ) -> list[MappingSpec]:
-    """The target's mappings as the pure core sees them, questions resolved.
+    """The target's mappings of the record (or, with `applies_to` "event", of its
+    meeting) as the pure core sees them, questions resolved.
 
     Pass `mappings` / `questions` to check unsaved rows (the admin form) or to reuse rows
     already loaded; by default both are read from the database.
     """
     if mappings is None:
-        mappings = list(target.mappings.all())
+        mappings = [m for m in target.mappings.all() if m.applies_to == applies_to]
     if questions is None:
         questions = list(target.page.questions.all())
     by_key = {q.key: q for q in questions}
@@ -100,4 +104,68 @@ def record_for(
     record = record_build(describe=describe, mappings=specs, values=booking_source_values(booking))
     if target.key_field:
         record[target.key_field] = booking_key_value(booking)
+    return record
+
+
+def target_write_policies(target: SyncTarget) -> dict[str, WritePolicy]:
+    """Each record field's write policy (fields not listed are written always)."""
+    return {
+        m.sf_field: WritePolicy(m.write_policy)
+        for m in target.mappings.all()
+        if m.applies_to == FieldMapping.AppliesTo.PERSON
+    }
+
+
+def event_subject(target: SyncTarget, booking: Booking) -> str:
+    """The Event's subject from the target's template ({page}, {guest_name}, {guest_email})."""
+    values = {
+        "page": booking.page.title,
+        "guest_name": booking.guest_name,
+        "guest_email": booking.guest_email,
+    }
+    template = target.event_subject or DEFAULT_EVENT_SUBJECT
+    try:
+        subject = template.format_map(values)
+    except (KeyError, ValueError, IndexError):
+        subject = DEFAULT_EVENT_SUBJECT.format_map(values)
+    return subject[:255]
+
+
+def event_description(booking: Booking) -> str:
+    """The guest's answers, one per line, as the Event's description."""
+    questions = {q.key: q.label for q in booking.page.questions.all()}
+    lines = [f"Booked on {booking.page.title}: {booking_url(booking)}"]
+    for key, value in (booking.answers or {}).items():
+        if value in (None, "", [], False):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        lines.append(f"{questions.get(key, key)}: {shown}")
+    return "\n".join(lines)[:32000]
+
+
+def event_record_for(
+    *,
+    target: SyncTarget,
+    booking: Booking,
+    describe: dict | None,
+    specs: list[MappingSpec],
+    owner_id: str = "",
+    key_field: str = "",
+) -> dict[str, Any]:
+    """The Event `booking` writes for `target` (without WhoId / WhatId, which the person
+    decides): subject, start and end, description, the owner, the booking id in
+    `key_field`, then the target's Event mappings."""
+    record: dict[str, Any] = {
+        "Subject": event_subject(target, booking),
+        "StartDateTime": datetime_format(booking.starts_at),
+        "EndDateTime": datetime_format(booking.ends_at),
+        "Description": event_description(booking),
+    }
+    if owner_id:
+        record["OwnerId"] = owner_id
+    if key_field:
+        record[key_field] = booking_key_value(booking)
+    if describe is not None and specs:
+        values = booking_source_values(booking)
+        record.update(record_build(describe=describe, mappings=specs, values=values))
     return record

@@ -2,7 +2,7 @@
 to the owning Tenant (see bookings.admin_scoping)."""
 
 from integrations.models.alerts import AlertSettings, AlertState, ResendJob
-from integrations.models.connection import SalesforceConnection
+from integrations.models.connection import SalesforceConnection, SalesforceUserLink
 from integrations.models.delivery import Delivery, DeliveryAttempt
 from integrations.models.mapping import FieldMapping, SObjectSchema, SyncTarget
 
@@ -15,5 +15,6 @@ __all__ = [
     "ResendJob",
     "SObjectSchema",
     "SalesforceConnection",
+    "SalesforceUserLink",
     "SyncTarget",
 ]

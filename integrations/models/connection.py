@@ -1,6 +1,7 @@
 """The Salesforce connection of a tenant. `tenant_path` names the lookup to the owning
 Tenant (see bookings.admin_scoping)."""
 
+from django.conf import settings
 from django.db import models
 
 from bookings.models import Tenant
@@ -79,3 +80,30 @@ class SalesforceConnection(models.Model):
     @property
     def is_connected(self) -> bool:
         return self.status == self.Status.CONNECTED
+
+
+class SalesforceUserLink(models.Model):
+    """A staff member's user in the tenant's Salesforce org: owner of the Events of the
+    pages they host (and of their records, under the "host" owner policy)."""
+
+    tenant_path = "connection__tenant"
+
+    connection = models.ForeignKey(
+        SalesforceConnection, on_delete=models.CASCADE, related_name="user_links"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="salesforce_links"
+    )
+    sf_user_id = models.CharField("Salesforce user", max_length=18)
+    sf_name = models.CharField(max_length=255, blank=True)
+    sf_email = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "Salesforce user of a staff member"
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "user"], name="user_link_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.sf_name or self.sf_user_id}"

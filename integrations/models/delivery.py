@@ -52,6 +52,16 @@ class Delivery(models.Model):
     )
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     sf_record_id = models.CharField("Salesforce record id", max_length=18, blank=True)
+    person_object = models.CharField(
+        max_length=20, blank=True, help_text="Lead or Contact: what the person turned out to be."
+    )
+    event_id = models.CharField("Salesforce Event id", max_length=18, blank=True)
+    steps = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Each step's outcome (find, person, event, campaign, owner): a retry "
+        "resumes at the step that failed and never repeats a write that succeeded.",
+    )
     payload = models.JSONField(null=True, blank=True, help_text="The record as last sent.")
     last_error_code = models.CharField(max_length=100, blank=True)
     last_error_message = models.TextField(blank=True)
@@ -97,7 +107,7 @@ class DeliveryAttempt(models.Model):
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)
     operation = models.CharField(
-        max_length=30, blank=True, help_text="upsert, create, collection upsert, pre-send check…"
+        max_length=200, blank=True, help_text="upsert, create, collection upsert, pre-send check…"
     )
     api_call_id = models.UUIDField(
         null=True, blank=True, help_text="Shared by the records of one Salesforce call."

@@ -4,8 +4,11 @@ from django.db import models
 
 from bookings.models import BookingPage
 from integrations.models.connection import SalesforceConnection
+from integrations.salesforce import people
 from integrations.salesforce.mapping import SourceKind as CoreSourceKind
 from integrations.salesforce.schema import WriteMode as CoreWriteMode
+
+DEFAULT_EVENT_SUBJECT = "{page} with {guest_name}"
 
 
 class SObjectSchema(models.Model):
@@ -65,6 +68,77 @@ class SyncTarget(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # -- the person (targets on Lead or Contact) ---------------------------------------------
+    class PersonMatch(models.TextChoices):
+        CONTACT_THEN_LEAD = (
+            people.MatchPolicy.CONTACT_THEN_LEAD.value,
+            ("By email: an existing Contact first, then a Lead"),
+        )
+        LEAD_ONLY = people.MatchPolicy.LEAD_ONLY.value, "By email: Leads only"
+        ALWAYS_CREATE = people.MatchPolicy.ALWAYS_CREATE.value, "Never: always create a new record"
+
+    class DuplicatePolicy(models.TextChoices):
+        LINK = (
+            people.DuplicatePolicy.LINK.value,
+            ("Use the matching record: update it and attach the meeting to it"),
+        )
+        ALLOW_SAVE = (
+            people.DuplicatePolicy.ALLOW_SAVE.value,
+            ("Save anyway (when the duplicate rule allows it)"),
+        )
+        FAIL = people.DuplicatePolicy.FAIL.value, "Do not save: show it as failed"
+
+    class OwnerPolicy(models.TextChoices):
+        ASSIGNMENT_RULES = (
+            people.OwnerPolicy.ASSIGNMENT_RULES.value,
+            ("Salesforce's assignment rules decide (new records only)"),
+        )
+        HOST = people.OwnerPolicy.HOST.value, "The booking page's host"
+        FIXED = people.OwnerPolicy.FIXED.value, "Always the same user or queue"
+        LEAVE = people.OwnerPolicy.LEAVE.value, "Leave it to Salesforce (never change an owner)"
+
+    person_match = models.CharField(
+        "find the guest",
+        max_length=20,
+        choices=PersonMatch.choices,
+        default=PersonMatch.CONTACT_THEN_LEAD,
+        help_text="How a booking finds the person it belongs to before creating one.",
+    )
+    account_question = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="New Contacts only: the question whose answer names their Account. "
+        "Empty: the Account whose website has the guest's email domain.",
+    )
+    duplicate_policy = models.CharField(
+        "when Salesforce sees a duplicate",
+        max_length=20,
+        choices=DuplicatePolicy.choices,
+        default=DuplicatePolicy.LINK,
+    )
+    owner_policy = models.CharField(
+        "owner", max_length=20, choices=OwnerPolicy.choices, default=OwnerPolicy.ASSIGNMENT_RULES
+    )
+    owner_id = models.CharField(
+        "fixed owner id", max_length=18, blank=True, help_text="A user or queue of the org."
+    )
+    owner_name = models.CharField(max_length=255, blank=True, editable=False)
+    event_enabled = models.BooleanField(
+        "write the meeting as an Event",
+        default=True,
+        help_text="An Event on the person, owned by the page's host, kept current.",
+    )
+    event_subject = models.CharField(
+        max_length=255,
+        default=DEFAULT_EVENT_SUBJECT,
+        help_text="{page}, {guest_name} and {guest_email} are filled in.",
+    )
+    campaign_id = models.CharField("campaign", max_length=18, blank=True)
+    campaign_name = models.CharField(max_length=255, blank=True, editable=False)
+    campaign_status = models.CharField(
+        "campaign member status", max_length=40, blank=True, default="Responded"
+    )
+
     class Meta:
         verbose_name = "Salesforce target"
         constraints = [
@@ -78,6 +152,11 @@ class SyncTarget(models.Model):
     def core_write_mode(self) -> CoreWriteMode:
         return CoreWriteMode(self.write_mode)
 
+    @property
+    def is_person(self) -> bool:
+        """Posts a person (Lead or Contact): found first, with a meeting and an owner."""
+        return self.sobject in people.PERSON_OBJECTS
+
 
 class FieldMapping(models.Model):
     """One Salesforce field of a target and where its value comes from."""
@@ -90,7 +169,19 @@ class FieldMapping(models.Model):
         URL_PARAM = CoreSourceKind.URL_PARAM.value, "URL parameter"
         CONSTANT = CoreSourceKind.CONSTANT.value, "Constant"
 
+    class AppliesTo(models.TextChoices):
+        PERSON = "person", "The record"
+        EVENT = "event", "The meeting (Event)"
+
+    class WritePolicy(models.TextChoices):
+        ALWAYS = people.WritePolicy.ALWAYS.value, "Always"
+        IF_EMPTY = people.WritePolicy.IF_EMPTY.value, "Only when empty in Salesforce"
+        ON_CREATE = people.WritePolicy.ON_CREATE.value, "Only on a new record"
+
     target = models.ForeignKey(SyncTarget, on_delete=models.CASCADE, related_name="mappings")
+    applies_to = models.CharField(
+        max_length=10, choices=AppliesTo.choices, default=AppliesTo.PERSON
+    )
     sf_field = models.CharField("Salesforce field", max_length=100)
     source_kind = models.CharField(max_length=20, choices=SourceKind.choices)
     source_key = models.CharField(
@@ -100,10 +191,20 @@ class FieldMapping(models.Model):
     accept_truncation = models.BooleanField(
         default=False, help_text="Cut longer answers to the field's length instead of refusing."
     )
+    write_policy = models.CharField(
+        "write",
+        max_length=10,
+        choices=WritePolicy.choices,
+        default=WritePolicy.ALWAYS,
+        help_text="On a person found in Salesforce: overwrite, fill only when empty, or "
+        "leave alone (a booking never wipes what a rep typed).",
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["target", "sf_field"], name="mapping_unique_field")
+            models.UniqueConstraint(
+                fields=["target", "applies_to", "sf_field"], name="mapping_unique_field"
+            )
         ]
 
     def __str__(self) -> str:

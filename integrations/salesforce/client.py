@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlencode
 
 from simple_salesforce import Salesforce, SFType
 from simple_salesforce.format import format_external_id
@@ -33,6 +34,7 @@ from integrations.salesforce.errors import (
 
 T = TypeVar("T")
 COLLECTION_MAX = 200  # records per sObject Collections request (Salesforce's documented cap)
+COMPOSITE_MAX = 25  # subrequests per composite request
 
 
 @dataclass(frozen=True)
@@ -85,20 +87,32 @@ class SalesforceClient:
         """`GET /sobjects/{sobject}/describe`."""
         return self._call(lambda sf: self._sobject(sf, sobject).describe())
 
-    def create(self, sobject: str, record: dict[str, Any]) -> RecordResult:
+    def create(
+        self, sobject: str, record: dict[str, Any], *, headers: dict[str, str] | None = None
+    ) -> RecordResult:
         """`POST /sobjects/{sobject}/`. Raises SalesforceError when Salesforce refuses."""
-        body = self._call(lambda sf: self._sobject(sf, sobject).create(record))
+        body = self._call(
+            lambda sf: self._sobject(sf, sobject).create(record, headers=headers or {})
+        )
         return RecordResult(id=body.get("id"), success=True, created=True)
 
     def upsert(
-        self, sobject: str, external_id_field: str, external_id: str, record: dict[str, Any]
+        self,
+        sobject: str,
+        external_id_field: str,
+        external_id: str,
+        record: dict[str, Any],
+        *,
+        headers: dict[str, str] | None = None,
     ) -> RecordResult:
         """`PATCH /sobjects/{sobject}/{field}/{value}`: create or update by external id.
         Raises SalesforceError (MULTIPLE_RECORDS when the id matches several records)."""
         key = format_external_id(external_id_field, external_id)
 
         def op(sf: Salesforce) -> RecordResult:
-            response = self._sobject(sf, sobject).upsert(key, record, raw_response=True)
+            response = self._sobject(sf, sobject).upsert(
+                key, record, raw_response=True, headers=headers or {}
+            )
             body = response.json() if response.content else {}
             created = body.get("created", response.status_code == 201)
             return RecordResult(id=body.get("id"), success=True, created=created)
@@ -106,14 +120,72 @@ class SalesforceClient:
         return self._call(op)
 
     def collection_create(
-        self, records: list[dict[str, Any]], *, all_or_none: bool = False
+        self,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> list[RecordResult]:
         """`POST /composite/sobjects` (one API call for up to 200 records). Each record
-        carries `{"attributes": {"type": "Lead"}}`. Results are in request order."""
+        carries `{"attributes": {"type": "Lead"}}`. Results are in request order. `headers`
+        (e.g. Sforce-Auto-Assign, Sforce-Duplicate-Rule-Header) go with the request."""
         self._check_size(records)
         body = {"allOrNone": all_or_none, "records": records}
-        results = self._call(lambda sf: sf.restful("composite/sobjects", method="POST", json=body))
+        results = self._call(
+            lambda sf: sf.restful(
+                "composite/sobjects", method="POST", json=body, headers=headers or {}
+            )
+        )
         return [_record_result(item) for item in results or []]
+
+    def collection_update(
+        self,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> list[RecordResult]:
+        """`PATCH /composite/sobjects`: update up to 200 records by `Id` in one API call
+        (each with `attributes.type`). Results are in request order."""
+        self._check_size(records)
+        body = {"allOrNone": all_or_none, "records": records}
+        results = self._call(
+            lambda sf: sf.restful(
+                "composite/sobjects", method="PATCH", json=body, headers=headers or {}
+            )
+        )
+        return [_record_result(item) for item in results or []]
+
+    def composite_queries(self, queries: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+        """Up to 25 SOQL queries in one `POST /composite` (one API call); returns each
+        query's rows (its first page: at most 2,000) by the caller's name for it. A query
+        Salesforce refuses raises its error."""
+        if not 0 < len(queries) <= COMPOSITE_MAX:
+            raise ValueError(f"a composite request holds 1 to {COMPOSITE_MAX} subrequests")
+
+        def op(sf: Salesforce) -> dict[str, list[dict[str, Any]]]:
+            base = f"/services/data/v{sf.sf_version}/query"
+            body = {
+                "allOrNone": False,
+                "compositeRequest": [
+                    {
+                        "method": "GET",
+                        "url": f"{base}?{urlencode({'q': soql})}",
+                        "referenceId": name,
+                    }
+                    for name, soql in queries.items()
+                ],
+            }
+            answer = sf.restful("composite", method="POST", json=body) or {}
+            rows: dict[str, list[dict[str, Any]]] = {}
+            for sub in answer.get("compositeResponse") or ():
+                status = int(sub.get("httpStatusCode") or 0)
+                if status >= 300:
+                    raise error_from_response(status, sub.get("body"))
+                rows[sub.get("referenceId")] = (sub.get("body") or {}).get("records") or []
+            return rows
+
+        return self._call(op)
 
     def collection_upsert(
         self,
@@ -122,13 +194,16 @@ class SalesforceClient:
         records: list[dict[str, Any]],
         *,
         all_or_none: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> list[RecordResult]:
         """`PATCH /composite/sobjects/{sobject}/{field}`: upsert up to 200 records by
         external id in one API call. Results are in request order."""
         self._check_size(records)
         body = {"allOrNone": all_or_none, "records": records}
         path = f"composite/sobjects/{sobject}/{external_id_field}"
-        results = self._call(lambda sf: sf.restful(path, method="PATCH", json=body))
+        results = self._call(
+            lambda sf: sf.restful(path, method="PATCH", json=body, headers=headers or {})
+        )
         return [_record_result(item) for item in results or []]
 
     def query(self, soql: str) -> dict[str, Any]:

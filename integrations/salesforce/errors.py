@@ -118,6 +118,9 @@ _CONNECTION_CODES = {
     "INVALID_AUTH_HEADER",
 }
 _SESSION_CODES = {"INVALID_SESSION_ID"}
+# DUPLICATES_DETECTED carries what matched: `duplicateResut` (sic) in single-record REST
+# bodies, `duplicateResult` in Collections results.
+_DUPLICATE_KEYS = frozenset({"duplicateResut", "duplicateResult"})
 
 
 def error_from_response(status: int, body: Any) -> SalesforceError:
@@ -131,7 +134,7 @@ def error_from_response(status: int, body: Any) -> SalesforceError:
     code = first.get("errorCode") or first.get("statusCode") or ""
     message = first.get("message") or ""
     fields = first.get("fields") or []
-    details = body if "duplicateResut" in first or "duplicateResult" in first else None
+    details = body if _DUPLICATE_KEYS & first.keys() else None
     if not code:
         code, message = _code_without_error_array(status, body)
     return SalesforceError(
@@ -181,7 +184,7 @@ def error_from_record_errors(errors: list[dict[str, Any]]) -> SalesforceError:
         code,
         first.get("message") or "",
         fields=first.get("fields") or [],
-        details=errors if len(errors) > 1 else None,
+        details=first if _DUPLICATE_KEYS & first.keys() else errors if len(errors) > 1 else None,
     )
 
 

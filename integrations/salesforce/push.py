@@ -77,8 +77,10 @@ def records_push(
     key_field: str,
     items: Sequence[PushItem],
     batching: bool = True,
+    headers: dict[str, str] | None = None,
 ) -> list[PushOutcome]:
     """Send `items` (records of `sobject`); returns one outcome per item, in item order.
+    `headers` go with every write (e.g. Sforce-Auto-Assign).
 
     Never raises SalesforceError: a failed call becomes the error of each of its records
     (the caller decides what a connection-kind error means for the rest).
@@ -97,7 +99,7 @@ def records_push(
     upsert = write_mode is WriteMode.UPSERT and bool(key_field)
     size = COLLECTION_MAX if batching else 1
     for chunk in _chunks(pending, size):
-        for outcome in _send(client, sobject, key_field if upsert else "", chunk):
+        for outcome in _send(client, sobject, key_field if upsert else "", chunk, headers):
             outcomes[outcome.ref] = outcome
     if key_field:
         _reconcile(client, sobject, key_field, pending, outcomes)
@@ -109,7 +111,13 @@ def _chunks(items: list[PushItem], size: int) -> Iterator[list[PushItem]]:
         yield items[start : start + size]
 
 
-def _single(client: SalesforceClient, sobject: str, key_field: str, item: PushItem) -> PushOutcome:
+def _single(
+    client: SalesforceClient,
+    sobject: str,
+    key_field: str,
+    item: PushItem,
+    headers: dict[str, str] | None = None,
+) -> PushOutcome:
     operation = "upsert" if key_field else "create"
     outcome = PushOutcome(item.ref, operation, uuid.uuid4(), started_at=time.time())
     began = time.monotonic()
@@ -117,9 +125,9 @@ def _single(client: SalesforceClient, sobject: str, key_field: str, item: PushIt
         if key_field:
             # The key travels in the URL; Salesforce refuses it in the body of this call.
             body = {k: v for k, v in item.record.items() if k != key_field}
-            result = client.upsert(sobject, key_field, item.key, body)
+            result = client.upsert(sobject, key_field, item.key, body, headers=headers)
         else:
-            result = client.create(sobject, item.record)
+            result = client.create(sobject, item.record, headers=headers)
     except SalesforceError as error:
         outcome.error, outcome.http_status = error, error.http_status
     else:
@@ -129,15 +137,23 @@ def _single(client: SalesforceClient, sobject: str, key_field: str, item: PushIt
 
 
 def _send(
-    client: SalesforceClient, sobject: str, key_field: str, chunk: list[PushItem]
+    client: SalesforceClient,
+    sobject: str,
+    key_field: str,
+    chunk: list[PushItem],
+    headers: dict[str, str] | None = None,
 ) -> list[PushOutcome]:
     if len(chunk) == 1:
-        return [_single(client, sobject, key_field, chunk[0])]
-    return _collection(client, sobject, key_field, chunk)
+        return [_single(client, sobject, key_field, chunk[0], headers)]
+    return _collection(client, sobject, key_field, chunk, headers)
 
 
 def _collection(
-    client: SalesforceClient, sobject: str, key_field: str, chunk: list[PushItem]
+    client: SalesforceClient,
+    sobject: str,
+    key_field: str,
+    chunk: list[PushItem],
+    headers: dict[str, str] | None = None,
 ) -> list[PushOutcome]:
     operation = "collection upsert" if key_field else "collection create"
     call_id, started, began = uuid.uuid4(), time.time(), time.monotonic()
@@ -145,9 +161,9 @@ def _collection(
     outcomes = [PushOutcome(item.ref, operation, call_id, started_at=started) for item in chunk]
     try:
         if key_field:
-            results = client.collection_upsert(sobject, key_field, records)
+            results = client.collection_upsert(sobject, key_field, records, headers=headers)
         else:
-            results = client.collection_create(records)
+            results = client.collection_create(records, headers=headers)
         if len(results) != len(chunk):
             raise SalesforceError(
                 "transient",
@@ -162,8 +178,8 @@ def _collection(
             # bookings (of any page) still go out; a few extra calls, and only then.
             half = len(chunk) // 2
             return [
-                *_send(client, sobject, key_field, chunk[:half]),
-                *_send(client, sobject, key_field, chunk[half:]),
+                *_send(client, sobject, key_field, chunk[:half], headers),
+                *_send(client, sobject, key_field, chunk[half:], headers),
             ]
         for outcome in outcomes:
             outcome.error, outcome.http_status = error, error.http_status

@@ -79,5 +79,5 @@ def test_admin_filters_by_error_code_resends_and_sees_the_status_change(
     )
     page.goto(f"{live_server.url}/admin/integrations/delivery/?q={booking.uid}")
     expect(page.locator("#result_list tbody tr")).to_contain_text("Sent")
-    [lead] = emulator_admin(sf_emulator, "GET", "records/Lead")
+    [lead] = emulator_admin(sf_emulator, "GET", "records/Lead?seeded=false")
     assert lead["Company"] == "Acme"

@@ -41,7 +41,7 @@ def resend_action(client, delivery, action):
 
 
 def leads(server) -> list[dict]:
-    return emulator_admin(server, "GET", "records/Lead")
+    return emulator_admin(server, "GET", "records/Lead?seeded=false")
 
 
 def test_resend_after_fixing_the_mapping_delivers_exactly_once(

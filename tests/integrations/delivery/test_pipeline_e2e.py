@@ -41,7 +41,7 @@ def test_a_booking_on_the_public_page_becomes_exactly_one_lead(
         timeout=30,
         message="the delivery to be sent",
     )
-    leads = emulator_admin(sf_emulator, "GET", "records/Lead")
+    leads = emulator_admin(sf_emulator, "GET", "records/Lead?seeded=false")
     assert len(leads) == 1
     lead = leads[0]
     assert (lead["FirstName"], lead["LastName"], lead["Company"]) == ("Ann", "Lee", "Acme")

@@ -59,7 +59,7 @@ def api_calls(server) -> dict:
 
 
 def leads(server) -> list[dict]:
-    return emulator_admin(server, "GET", "records/Lead")
+    return emulator_admin(server, "GET", "records/Lead?seeded=false")
 
 
 def make_due(deliveries=None) -> None:
@@ -219,7 +219,10 @@ def test_expired_access_token_is_refreshed_once_and_the_record_sent(sf_emulator,
 
     assert token_calls(sf_emulator) == 2
     assert set(Delivery.objects.values_list("status", flat=True)) == {Status.SENT}
-    assert len(leads(sf_emulator)) == 2
+    # Both bookings are by the same guest: the org's standard duplicate rule matches the
+    # second to the first Lead, which it updates (the target's default "link" policy).
+    [lead] = leads(sf_emulator)
+    assert set(Delivery.objects.values_list("sf_record_id", flat=True)) == {lead["Id"]}
 
 
 def test_revoked_refresh_token_holds_every_delivery_and_marks_the_connection(
@@ -309,11 +312,37 @@ def test_request_limit_exceeded_pauses_every_due_delivery(sf_emulator, sf_connec
 # -- create mode ----------------------------------------------------------------------------------
 
 
-def test_create_mode_looks_the_record_up_before_creating_again(
+def test_create_mode_reconciles_a_lost_answer_by_one_query_not_a_retry(
     sf_emulator, sf_connection, settings
 ):
     settings.SALESFORCE_TIMEOUT = 1
+    SObjectSchemaFactory(connection=sf_connection)
     emulator_faults(sf_emulator, fail_next=["timeout_after_write"], timeout_after_write_seconds=2)
+    [delivery] = due_deliveries(sf_connection, 1, write_mode="insert")
+
+    deliveries_push(connection_id=sf_connection.pk)
+
+    delivery.refresh_from_db()
+    [lead] = leads(sf_emulator)
+    assert (delivery.status, delivery.sf_record_id, delivery.retries) == (
+        Status.SENT,
+        lead["Id"],
+        0,
+    )
+    calls = api_calls(sf_emulator)
+    assert (calls.get("sobject.create"), calls.get("query")) == (1, 1)
+    assert "answer was lost" in delivery.attempt_log.get().message
+
+
+def test_create_mode_looks_the_record_up_before_creating_again(
+    sf_emulator, sf_connection, settings
+):
+    """When even the reconciling query fails, the retry looks the record up first."""
+    settings.SALESFORCE_TIMEOUT = 1
+    SObjectSchemaFactory(connection=sf_connection)
+    emulator_faults(
+        sf_emulator, fail_next=["timeout_after_write", "503"], timeout_after_write_seconds=2
+    )
     [delivery] = due_deliveries(sf_connection, 1, write_mode="insert")
 
     deliveries_push(connection_id=sf_connection.pk)
@@ -328,6 +357,7 @@ def test_create_mode_looks_the_record_up_before_creating_again(
     assert delivery.status == Status.SENT
     assert delivery.sf_record_id == lead["Id"]
     calls = api_calls(sf_emulator)
+    # The refused reconciling query (503) is not counted; the lookup is.
     assert (calls.get("sobject.create"), calls.get("query")) == (1, 1)
     assert delivery.attempt_log.order_by("-started_at").first().operation == "lookup"
 
@@ -338,9 +368,12 @@ def test_create_mode_never_claims_a_rebuilt_payload_it_did_not_send(
     """A create-mode resend with the current mapping that finds the record an unclear
     earlier try created leaves it as it is: the rebuilt record is not recorded as sent."""
     settings.SALESFORCE_TIMEOUT = 1
-    emulator_faults(sf_emulator, fail_next=["timeout_after_write"], timeout_after_write_seconds=2)
+    SObjectSchemaFactory(connection=sf_connection)
+    emulator_faults(
+        sf_emulator, fail_next=["timeout_after_write", "503"], timeout_after_write_seconds=2
+    )
     [delivery] = due_deliveries(sf_connection, 1, write_mode="insert")
-    deliveries_push(connection_id=sf_connection.pk)  # written, answer lost
+    deliveries_push(connection_id=sf_connection.pk)  # written, answer lost, not reconciled
     delivery_services.deliveries_resend(deliveries=[delivery], rebuild=True)
 
     deliveries_push(connection_id=sf_connection.pk)

@@ -47,7 +47,7 @@ def test_expired_access_token_is_refreshed_once_and_the_call_succeeds(sf_connect
     assert result.success and result.id.startswith("00Q")
     assert token_calls(sf_emulator) == 2  # the first call's and exactly one more
     assert stored(sf_connection).access_token != old_token
-    assert len(emulator_admin(sf_emulator, "GET", "records/Lead")) == 1
+    assert len(emulator_admin(sf_emulator, "GET", "records/Lead?seeded=false")) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -144,7 +144,7 @@ def test_upsert_by_external_id_creates_then_updates(sf_connection, sf_emulator):
     second = client.upsert("Lead", "LeadSync_Booking_Id__c", "bk/1", {**record, "Company": "Yale"})
 
     assert first.created is True and second.created is False and first.id == second.id
-    rows = emulator_admin(sf_emulator, "GET", "records/Lead")
+    rows = emulator_admin(sf_emulator, "GET", "records/Lead?seeded=false")
     assert [(r["LeadSync_Booking_Id__c"], r["Company"]) for r in rows] == [("bk/1", "Yale")]
 
 
@@ -173,7 +173,7 @@ def test_collection_create_and_query(sf_connection, sf_emulator):
     ]
 
     results = client.collection_create(records)
-    found = client.query("SELECT Id, LastName FROM Lead")
+    found = client.query("SELECT Id, LastName FROM Lead WHERE Company = 'C'")
 
     assert all(r.success for r in results)
     assert found["totalSize"] == 3

@@ -19,13 +19,13 @@ class WholeCallRefusingClient:
         self.calls: list[int] = []
         self.ids = (f"00Q{n:015d}" for n in itertools.count(1))
 
-    def collection_upsert(self, sobject, key_field, records, *, all_or_none=False):
+    def collection_upsert(self, sobject, key_field, records, *, all_or_none=False, headers=None):
         self.calls.append(len(records))
         if any(r.get("Bad") for r in records):
             raise BAD
         return [RecordResult(id=next(self.ids), success=True, created=True) for _ in records]
 
-    def upsert(self, sobject, key_field, key, record):
+    def upsert(self, sobject, key_field, key, record, *, headers=None):
         self.calls.append(1)
         if record.get("Bad"):
             raise BAD
@@ -65,7 +65,7 @@ class AnswerLosingClient:
         self.queries: list[str] = []
         self.ids = (f"00Q{n:015d}" for n in itertools.count(1))
 
-    def collection_upsert(self, sobject, key_field, records, *, all_or_none=False):
+    def collection_upsert(self, sobject, key_field, records, *, all_or_none=False, headers=None):
         for record in records:
             if not record.get("Lost"):
                 self.stored[record[key_field]] = {
