@@ -53,9 +53,17 @@ class BookingPageForm(forms.ModelForm):
     class Meta:
         model = BookingPage
         fields = [  # the admin's fieldsets decide the order
-            "tenant", "title", "slug", "description", "active", "timezone", "weekdays",
+            "tenant", "title", "slug", "description", "host", "active", "timezone", "weekdays",
             "day_start", "day_end", "duration_minutes", "horizon_days", "min_notice_minutes",
         ]  # fmt: skip
+
+    def clean(self) -> dict:
+        data = super().clean()
+        host = data.get("host")
+        tenant = data.get("tenant") or (self.instance.tenant if self.instance.tenant_id else None)
+        if host is not None and tenant and not host.memberships.filter(tenant=tenant).exists():
+            self.add_error("host", "The host must be a staff member of this page's tenant.")
+        return data
 
 
 def public_url(page: BookingPage) -> str:
@@ -72,7 +80,10 @@ class BookingPageAdmin(TenantScopedAdmin):
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["public_link"]
     fieldsets = [
-        (None, {"fields": ["tenant", "title", "slug", "description", "active", "public_link"]}),
+        (
+            None,
+            {"fields": ["tenant", "title", "slug", "description", "host", "active", "public_link"]},
+        ),
         (
             "Availability",
             {

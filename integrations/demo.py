@@ -1,15 +1,21 @@
 """Demo set-up for `make run`: the booking side first, then the Salesforce side."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from bookings.demo import DEMO_PAGE_SLUG, DemoTenant, demo_tenant_setup
 from bookings.models import BookingPage
 from integrations.mappings import services as mappings
-from integrations.models import FieldMapping, SalesforceConnection, SObjectSchema, SyncTarget
-from integrations.salesforce.emulator.org import ORG_ID, USER_ID, USERNAME
-from integrations.salesforce.emulator.schema import Schema
+from integrations.models import (
+    FieldMapping,
+    SalesforceConnection,
+    SalesforceUserLink,
+    SObjectSchema,
+    SyncTarget,
+)
+from integrations.salesforce.emulator.org import ORG_ID, USER_ID, USERNAME, Org
 
 # The Procfile starts the emulator with `--seed-refresh-token` set to this same value.
 DEMO_SEED_REFRESH_TOKEN = "leadsync-demo-seeded-refresh-token"  # noqa: S105 - local demo
@@ -20,7 +26,9 @@ def demo_setup() -> DemoTenant:
     """Create (once) everything the demo needs. Safe to run on every start."""
     demo = demo_tenant_setup()
     connection = demo_connection_setup(demo)
-    demo_target_setup(demo, connection)
+    org = Org()  # what the emulator will serve: the lived-in org, read locally
+    demo_target_setup(demo, connection, org)
+    demo_host_setup(demo, connection, org)
     return demo
 
 
@@ -48,23 +56,27 @@ def demo_connection_setup(demo: DemoTenant) -> SalesforceConnection:
 
 
 Source = FieldMapping.SourceKind
-# The demo page's Lead mappings: (Salesforce field, source kind, question / fact, constant).
+Write = FieldMapping.WritePolicy
+# The demo page's Lead mappings: (Salesforce field, source kind, question / fact, constant,
+# write policy on a person found in Salesforce).
 DEMO_MAPPINGS = [
-    ("LastName", Source.BOOKING, "guest_last_name", ""),
-    ("FirstName", Source.BOOKING, "guest_first_name", ""),
-    ("Email", Source.BOOKING, "guest_email", ""),
-    ("Company", Source.QUESTION, "company", ""),
-    ("Phone", Source.QUESTION, "phone", ""),
-    ("Meeting_Type__c", Source.QUESTION, "meeting_type", ""),
-    ("Region__c", Source.QUESTION, "region", ""),  # required in Salesforce: see below
-    ("LeadSource", Source.URL_PARAM, "", ""),  # /demo/intro-call/?LeadSource=Web
-    ("Description", Source.QUESTION, "notes", ""),
+    ("LastName", Source.BOOKING, "guest_last_name", "", Write.ON_CREATE),
+    ("FirstName", Source.BOOKING, "guest_first_name", "", Write.ON_CREATE),
+    ("Email", Source.BOOKING, "guest_email", "", Write.ON_CREATE),
+    ("Company", Source.QUESTION, "company", "", Write.IF_EMPTY),
+    ("Phone", Source.QUESTION, "phone", "", Write.IF_EMPTY),
+    ("Meeting_Type__c", Source.QUESTION, "meeting_type", "", Write.ALWAYS),
+    ("Region__c", Source.QUESTION, "region", "", Write.IF_EMPTY),  # required: see below
+    ("LeadSource", Source.URL_PARAM, "", "", Write.ON_CREATE),  # /demo/intro-call/?LeadSource=Web
+    ("Description", Source.QUESTION, "notes", "", Write.ALWAYS),
 ]
+#: The demo page's host is this user of the emulator's lived-in org.
+DEMO_HOST_EMAIL = "priya.raman@leadsync.example"
 DEMO_KEY_FIELD = "LeadSync_Booking_Id__c"
 
 
 @transaction.atomic
-def demo_target_setup(demo: DemoTenant, connection: SalesforceConnection) -> SyncTarget:
+def demo_target_setup(demo: DemoTenant, connection: SalesforceConnection, org: Org) -> SyncTarget:
     """Post the demo page's bookings to Lead: upsert keyed by the booking id, with the
     mappings above. Created once; staff changes are left alone afterwards.
 
@@ -72,11 +84,12 @@ def demo_target_setup(demo: DemoTenant, connection: SalesforceConnection) -> Syn
     Lead describe is cached from the emulator's own org files (what it will answer), so
     the mapping page works at once; "Refresh fields" replaces it with the live answer.
     """
-    SObjectSchema.objects.get_or_create(
-        connection=connection,
-        sobject="Lead",
-        defaults={"describe": Schema().describe("Lead"), "fetched_at": timezone.now()},
-    )
+    for sobject in ("Lead", "Contact", "Event"):
+        SObjectSchema.objects.get_or_create(
+            connection=connection,
+            sobject=sobject,
+            defaults={"describe": org.schema.describe(sobject), "fetched_at": timezone.now()},
+        )
     page = BookingPage.objects.get(tenant=demo.tenant, slug=DEMO_PAGE_SLUG)
     target, created = SyncTarget.objects.get_or_create(
         page=page,
@@ -97,8 +110,26 @@ def demo_target_setup(demo: DemoTenant, connection: SalesforceConnection) -> Syn
                 source_kind=kind,
                 source_key=key,
                 constant_value=constant,
+                write_policy=policy,
             )
-            for sf_field, kind, key, constant in DEMO_MAPPINGS
+            for sf_field, kind, key, constant, policy in DEMO_MAPPINGS
         )
         mappings.target_check(target=target)
     return target
+
+
+@transaction.atomic
+def demo_host_setup(demo: DemoTenant, connection: SalesforceConnection, org: Org) -> None:
+    """The demo user hosts the demo page and is linked to a user of the demo org, so the
+    meetings booked there are owned by a real rep. Left alone once set."""
+    page = BookingPage.objects.get(tenant=demo.tenant, slug=DEMO_PAGE_SLUG)
+    user = get_user_model().objects.get(username=demo.username)
+    if page.host_id is None:
+        page.host = user
+        page.save(update_fields=["host"])
+    rep = next(u for u in org.records["User"].values() if u.get("Email") == DEMO_HOST_EMAIL)
+    SalesforceUserLink.objects.get_or_create(
+        connection=connection,
+        user=user,
+        defaults={"sf_user_id": rep["Id"], "sf_name": rep["Name"], "sf_email": rep["Email"]},
+    )

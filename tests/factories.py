@@ -15,6 +15,7 @@ from integrations.models import (
     FieldMapping,
     ResendJob,
     SalesforceConnection,
+    SalesforceUserLink,
     SObjectSchema,
     SyncTarget,
 )
@@ -149,6 +150,19 @@ class SObjectSchemaFactory(factory.django.DjangoModelFactory):
     sobject = "Lead"
     describe = factory.LazyAttribute(lambda s: org_describe(s.sobject))
     fetched_at = factory.LazyFunction(lambda: datetime.datetime.now(datetime.UTC))
+
+
+class SalesforceUserLinkFactory(factory.django.DjangoModelFactory):
+    """A staff member of the connection's tenant linked to a user of its org."""
+
+    class Meta:
+        model = SalesforceUserLink
+
+    connection = factory.SubFactory(SalesforceConnectionFactory)
+    user = factory.LazyAttribute(lambda o: MembershipFactory(tenant=o.connection.tenant).user)
+    sf_user_id = factory.Sequence(lambda n: f"005{n:015d}")
+    sf_name = "Dana Ruiz"
+    sf_email = "dana.ruiz@example.com"
 
 
 class SyncTargetFactory(factory.django.DjangoModelFactory):

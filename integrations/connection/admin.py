@@ -1,9 +1,15 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from bookings.admin_scoping import TenantScopedAdmin
+from bookings.tenancy import scope_to_user
 from integrations.connection import services
-from integrations.models import SalesforceConnection
+from integrations.connection.directory import Directory, org_directory
+from integrations.models import SalesforceConnection, SalesforceUserLink
 from integrations.salesforce.diagnostics import diagnose
 
 
@@ -54,3 +60,80 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
             show_save=False, show_save_and_continue=False, show_save_and_add_another=False
         )
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+class SalesforceUserLinkForm(forms.ModelForm):
+    """A staff member and their user in the org. The user choices come from the org's
+    active users (integrations.connection.directory), built per request by the admin."""
+
+    sf_user_id = forms.ChoiceField(label="Salesforce user")
+    directories: dict[int, Directory] = {}
+
+    class Meta:
+        model = SalesforceUserLink
+        fields = ["connection", "user", "sf_user_id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "—")]
+        for directory in self.directories.values():
+            choices += [
+                (str(u["Id"]), f"{u.get('Name')} <{u.get('Email') or 'no email'}>")
+                for u in directory.users
+            ]
+        self.fields["sf_user_id"].choices = choices
+        if not any(d.users for d in self.directories.values()):
+            self.fields["sf_user_id"].help_text = format_html(
+                '<a href="?load_users=1">Load the org\'s active users</a> to choose one.'
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        connection, user, sf_user = data.get("connection"), data.get("user"), data.get("sf_user_id")
+        if connection is None:
+            return data
+        if user is not None and not user.memberships.filter(tenant_id=connection.tenant_id):
+            self.add_error("user", "Choose a staff member of this connection's tenant.")
+        directory = self.directories.get(connection.pk) or Directory()
+        row = next((u for u in directory.users if str(u["Id"]) == sf_user), None)
+        if sf_user and row is None:
+            self.add_error("sf_user_id", "Choose an active user of this connection's org.")
+        elif row is not None:
+            self.instance.sf_name = str(row.get("Name") or "")
+            self.instance.sf_email = str(row.get("Email") or "")
+        return data
+
+
+@admin.register(SalesforceUserLink)
+class SalesforceUserLinkAdmin(TenantScopedAdmin):
+    """Which Salesforce user each staff member is: the owner of the meetings of the pages
+    they host. Suggested by email among the org's active users."""
+
+    form = SalesforceUserLinkForm
+    list_display = ["user", "sf_name", "sf_email", "connection"]
+    search_fields = ["user__email", "sf_name", "sf_email"]
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        connections = scope_to_user(
+            SalesforceConnection.objects.filter(status=SalesforceConnection.Status.CONNECTED),
+            request.user,
+            role=self.manage_role,
+        )
+        # Salesforce is asked only on request ("Load the org's users"); else from the cache.
+        load = bool(request.GET.get("load_users"))
+        directories = {c.pk: org_directory(c, cached_only=not load) for c in connections}
+        return type(form.__name__, (form,), {"directories": directories})
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """Suggest the signed-in staff member and the org user with their email."""
+        initial = super().get_changeform_initial_data(request)
+        connections = scope_to_user(SalesforceConnection.objects.all(), request.user)
+        for connection in connections[:1]:
+            directory = org_directory(connection, cached_only=True)
+            suggestion = directory.user_for_email(request.user.email or "")
+            initial.setdefault("connection", connection.pk)
+            initial.setdefault("user", request.user.pk)
+            if suggestion is not None:
+                initial.setdefault("sf_user_id", suggestion["Id"])
+        return initial

@@ -241,7 +241,9 @@ def dashboard_summary(user, *, tenant_id: int | None = None, now=None) -> Summar
         **{
             s: Count("pk", filter=Q(status=s))
             for s in (Status.FAILED, Status.RETRYING, Status.HELD)
-        }
+        },
+        # Sent, but owned by the integration user: nobody follows these records up.
+        unowned=Count("pk", filter=Q(status=Status.SENT, steps__owner__is_integration_user=True)),
     )
     return Summary(
         counts=counts,
@@ -306,3 +308,72 @@ def delivery_explanation(delivery: Delivery) -> Explanation | None:
         fields=delivery.last_error_fields or [],
         sources=sources,
     )
+
+
+@dataclass
+class StepRow:
+    label: str
+    text: str
+    warning: bool = False
+
+
+OWNER_HOW = {
+    "assignment_rules": "Salesforce's assignment rule",
+    "host": "the page's host",
+    "fixed": "the target's fixed owner",
+    "leave": "left to Salesforce",
+}
+
+
+def delivery_person_rows(delivery: Delivery) -> list[StepRow]:
+    """What a person delivery did in Salesforce, step by step, in words: how the guest was
+    found, what was created or updated, what a duplicate rule matched, the meeting, the
+    campaign, who owns the person. Empty for deliveries of other objects."""
+    steps = delivery.steps or {}
+    rows: list[StepRow] = []
+    if (steps.get("find") or {}).get("how"):
+        rows.append(StepRow("Guest", steps["find"]["how"]))
+    duplicate = steps.get("duplicate") or {}
+    if duplicate.get("matched"):
+        matched = ", ".join(f"{m['object']} {m['id']}" for m in duplicate["matched"])
+        outcome = duplicate.get("resolved") or "not saved (the target's policy is to fail)"
+        rows.append(
+            StepRow(
+                "Duplicate rule",
+                f"{duplicate.get('rule') or 'A rule'} matched {matched}: {outcome}.",
+            )
+        )
+    person = steps.get("person") or {}
+    if person.get("id"):
+        verb = "Created" if person.get("created") else "Updated"
+        written = ", ".join(person.get("fields") or []) or "nothing to change"
+        rows.append(StepRow(f"{person.get('object')}", f"{verb} {person['id']}: {written}."))
+        for field_name, why in (person.get("skipped") or {}).items():
+            rows.append(StepRow("Not written", f"{field_name}: {why}"))
+    event = steps.get("event") or {}
+    if event.get("id"):
+        rows.append(StepRow("Meeting", f"Event {event['id']}."))
+    elif event.get("error"):
+        rows.append(
+            StepRow("Meeting", f"Not written: {event.get('message') or event['error']}", True)
+        )
+    campaign = steps.get("campaign") or {}
+    if campaign.get("how") or campaign.get("error"):
+        rows.append(
+            StepRow(
+                "Campaign",
+                campaign.get("how") or campaign.get("message", ""),
+                bool(campaign.get("error")),
+            )
+        )
+    owner = steps.get("owner") or {}
+    if owner.get("id"):
+        how = OWNER_HOW.get(delivery.target.owner_policy if delivery.target else "", "")
+        text = f"{owner.get('name') or owner['id']}" + (f" — {how}" if how else "")
+        if owner.get("is_integration_user"):
+            text += (
+                ". Nobody follows this record up: the integration user owns it. Choose an "
+                "owner on the target, or an assignment rule in Salesforce."
+            )
+        rows.append(StepRow("Owner", text, bool(owner.get("is_integration_user"))))
+    return rows

@@ -30,6 +30,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin
 from bookings.models import Booking, BookingPage, Question
 from bookings.tenancy import scope_to_user
+from integrations.connection.directory import org_directory
 from integrations.mappings import selectors, services
 from integrations.mappings.forms import (
     FieldMappingForm,
@@ -51,7 +52,15 @@ class FieldMappingInline(TenantScopedInlineMixin, admin.TabularInline):
     form = FieldMappingForm
     formset = FieldMappingFormSet
     extra = 1
-    fields = ["sf_field", "source_kind", "source_key", "constant_value", "accept_truncation"]
+    fields = [
+        "sf_field", "source_kind", "source_key", "constant_value", "accept_truncation",
+        "write_policy",
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        # The record's fields; the meeting's own fields are mapped apart (applies_to).
+        return super().get_queryset(request).filter(applies_to=FieldMapping.AppliesTo.PERSON)
+
     verbose_name = "Salesforce field"
     verbose_name_plural = "Salesforce fields (only fields the connected user may write)"
 
@@ -84,6 +93,22 @@ class SyncTargetAdmin(TenantScopedAdmin):
     list_select_related = ["page__tenant"]
     search_fields = ["page__title", "page__slug", "sobject"]
     change_form_template = "admin/integrations/synctarget/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["page", "sobject", "enabled", "write_mode", "key_field"]}),
+        (
+            "The guest in Salesforce (Lead and Contact)",
+            {
+                "fields": [
+                    "person_match", "duplicate_policy", "owner_policy", "owner_id",
+                    "account_question",
+                ],
+                "description": "A booking first looks for the guest by email and updates "
+                "the person it finds; otherwise it creates one.",
+            },
+        ),
+        ("The meeting", {"fields": ["event_enabled", "event_subject"]}),
+        ("Campaign", {"fields": ["campaign_id", "campaign_status"]}),
+    ]  # fmt: skip
 
     # -- list ------------------------------------------------------------------------------
 
@@ -231,6 +256,7 @@ class SyncTargetAdmin(TenantScopedAdmin):
             return self._back(request, fallback)
         try:
             schema = services.schema_refresh(connection=connection, sobject=sobject)
+            org_directory(connection, refresh=True)  # users, queues, campaigns for the pickers
         except SalesforceError as error:
             self.message_user(
                 request,

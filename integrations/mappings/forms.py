@@ -48,9 +48,24 @@ class SyncTargetForm(forms.ModelForm):
         "upsert key, and in create mode the marker that finds a record already created.",
     )
 
+    owner_id = forms.ChoiceField(
+        label="Fixed owner",
+        required=False,
+        help_text='For the owner policy "always the same user or queue".',
+    )
+    campaign_id = forms.ChoiceField(
+        label="Campaign",
+        required=False,
+        help_text="Add each guest to this campaign (optional).",
+    )
+
     class Meta:
         model = SyncTarget
-        fields = ["page", "sobject", "enabled", "write_mode", "key_field"]
+        fields = [
+            "page", "sobject", "enabled", "write_mode", "key_field",
+            "person_match", "duplicate_policy", "owner_policy", "owner_id", "account_question",
+            "event_enabled", "event_subject", "campaign_id", "campaign_status",
+        ]  # fmt: skip
         widgets = {"sobject": forms.TextInput(attrs={"list": "sf-objects", "size": 30})}
         help_texts = {
             "sobject": "The API name of the object to create, e.g. Lead, Contact or a "
@@ -65,6 +80,18 @@ class SyncTargetForm(forms.ModelForm):
         if current and current not in dict(choices):
             choices.append((current, current + NOT_OFFERED))
         self.fields["key_field"].choices = choices
+        directory = self.context.directory
+        self.fields["owner_id"].choices = _kept(
+            [("", "—"), *_options(directory.users, "user"), *_options(directory.queues, "queue")],
+            self.instance.owner_id,
+        )
+        self.fields["campaign_id"].choices = _kept(
+            [("", "— none —"), *_options(directory.campaigns, "campaign")],
+            self.instance.campaign_id,
+        )
+        if directory.error:
+            for name in ("owner_id", "campaign_id"):
+                self.fields[name].help_text += f" {directory.error}"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -75,6 +102,7 @@ class SyncTargetForm(forms.ModelForm):
         if describe is None:
             return data
         data["sobject"] = self.instance.sobject = describe.get("name") or data.get("sobject")
+        self._policies_clean(data)
         if describe.get("createable") is False:
             self.add_error("sobject", f"The connected user may not create {data['sobject']}.")
         key = data.get("key_field", "")
@@ -101,6 +129,27 @@ class SyncTargetForm(forms.ModelForm):
             )
         return data
 
+    def _policies_clean(self, data: dict[str, Any]) -> None:
+        """Person policies only mean something on Lead / Contact; a fixed owner needs one."""
+        if data.get("owner_policy") == SyncTarget.OwnerPolicy.FIXED and not data.get("owner_id"):
+            self.add_error("owner_id", "Choose the user or queue that owns new records.")
+        directory = self.context.directory
+        self.instance.owner_name = directory.name_of(data.get("owner_id") or "")
+        self.instance.campaign_name = directory.name_of(data.get("campaign_id") or "")
+        if data.get("sobject") != "Contact":
+            data["account_question"] = ""
+
+
+def _options(rows: list[dict], kind: str) -> list[tuple[str, str]]:
+    return [(str(r["Id"]), f"{r.get('Name') or r['Id']} ({kind})") for r in rows]
+
+
+def _kept(choices: list[tuple[str, str]], current: str) -> list[tuple[str, str]]:
+    """`choices`, plus the saved value when the loaded directory does not list it."""
+    if current and current not in dict(choices):
+        choices.append((current, f"{current} (not in the loaded list)"))
+    return choices
+
 
 class FieldMappingForm(forms.ModelForm):
     """One Salesforce field and its source. Field choices: rule 6 (insertable only)."""
@@ -118,7 +167,10 @@ class FieldMappingForm(forms.ModelForm):
 
     class Meta:
         model = FieldMapping
-        fields = ["sf_field", "source_kind", "source_key", "constant_value", "accept_truncation"]
+        fields = [
+            "sf_field", "source_kind", "source_key", "constant_value", "accept_truncation",
+            "write_policy",
+        ]  # fmt: skip
         widgets = {
             "constant_value": forms.TextInput(attrs={"size": 18, "class": "mapping-constant"})
         }

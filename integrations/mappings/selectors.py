@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bookings.answers import DEFAULT_MAX_LENGTH
 from bookings.models import Booking, BookingPage, Question
+from integrations.connection.directory import Directory, org_directory
 from integrations.mappings.records import record_for, target_mapping_specs
 from integrations.models import SalesforceConnection, SObjectSchema, SyncTarget
 from integrations.salesforce import schema as sf_schema
@@ -56,6 +57,7 @@ class MappingContext:
     schema: SObjectSchema | None = None
     questions: list[Question] = field(default_factory=list)
     error: str = ""  # why there is no describe, in words for staff
+    directory: Directory = field(default_factory=Directory)  # cached users, queues, campaigns
 
     @property
     def describe(self) -> dict[str, Any] | None:
@@ -114,6 +116,7 @@ def mapping_context(*, page: BookingPage | None, sobject: str, write_mode: str) 
         return context
     context.questions = list(page.questions.all())
     context.connection = connection_for_page(page)
+    context.directory = org_directory(context.connection, cached_only=True)
     if context.connection is None:
         context.error = "This tenant has not connected Salesforce yet."
     elif sobject:

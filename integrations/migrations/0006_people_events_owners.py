@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'Salesforce user of a staff member',
+                'verbose_name': "staff member's Salesforce user", 'verbose_name_plural': "staff members' Salesforce users",
             },
         ),
         migrations.RemoveConstraint(

@@ -100,7 +100,8 @@ class SalesforceUserLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "Salesforce user of a staff member"
+        verbose_name = "staff member's Salesforce user"
+        verbose_name_plural = "staff members' Salesforce users"
         constraints = [
             models.UniqueConstraint(fields=["connection", "user"], name="user_link_unique")
         ]

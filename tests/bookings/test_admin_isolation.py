@@ -18,6 +18,7 @@ from integrations.models import (
     DeliveryAttempt,
     ResendJob,
     SalesforceConnection,
+    SalesforceUserLink,
     SyncTarget,
 )
 from tests.factories import (
@@ -30,6 +31,7 @@ from tests.factories import (
     MembershipFactory,
     ResendJobFactory,
     SalesforceConnectionFactory,
+    SalesforceUserLinkFactory,
     SyncTargetFactory,
 )
 
@@ -47,6 +49,7 @@ TENANT_OWNED = {
     DeliveryAttempt: lambda tenant: DeliveryAttemptFactory(delivery__booking__page__tenant=tenant),
     AlertSettings: lambda tenant: AlertSettingsFactory(tenant=tenant),
     ResendJob: lambda tenant: ResendJobFactory(tenant=tenant),
+    SalesforceUserLink: lambda tenant: SalesforceUserLinkFactory(connection__tenant=tenant),
 }
 
 

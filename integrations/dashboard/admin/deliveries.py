@@ -307,6 +307,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                 and reverse("admin:integrations_synctarget_change", args=[obj.target_id]),
                 attempts=list(obj.attempt_log.all()),
                 payload_rows=selectors.delivery_payload_rows(obj),
+                person_rows=selectors.delivery_person_rows(obj),
                 explanation=selectors.delivery_explanation(obj),
                 can_resend=self.has_resend_permission(request, obj),
                 resendable=obj.status in RESENDABLE,
