@@ -43,9 +43,7 @@ def person_page(connection, *, host_sf_user: dict | None = None, **target):
         tenant=connection.tenant, slug=f"p-{uuid.uuid4().hex[:6]}", title="Intro call", host=host
     )
     QuestionFactory(page=page, key="company", label="Company", required=True, order=1)
-    QuestionFactory(
-        page=page, key="title", label="Title", required=False, order=2, max_length=128
-    )
+    QuestionFactory(page=page, key="title", label="Title", required=False, order=2, max_length=128)
     target_row = PersonTargetFactory(page=page, **target)
     for sf_field, kind, key, policy in [
         ("Company", Kind.QUESTION, "company", "always"),
