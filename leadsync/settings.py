@@ -331,6 +331,11 @@ if not 1 <= DELIVERY_BATCH_SIZE <= 200:
 DELIVERY_BATCHING = env.bool("DELIVERY_BATCHING", default=True)
 # Claims one push task may take before it leaves the rest to the next task (bounded drain).
 DELIVERY_DRAIN_ROUNDS = env.int("DELIVERY_DRAIN_ROUNDS", default=10)
+# Pushes of one org that may run at once on different workers (a backlog is shared out;
+# Salesforce limits each org's concurrent requests, so keep it small).
+DELIVERY_PUSHES_PER_CONNECTION = env.int("DELIVERY_PUSHES_PER_CONNECTION", default=4)
+if DELIVERY_PUSHES_PER_CONNECTION < 1:
+    raise ImproperlyConfigured("DELIVERY_PUSHES_PER_CONNECTION is at least 1.")
 # A claim is a lease: a running push renews it every third of DELIVERY_LEASE_SECONDS, so
 # a slow but alive push keeps it, while a dead worker's (or a lost database's) claims lapse
 # and are taken back by the next sweep or push.

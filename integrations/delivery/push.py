@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import timezone
 
 from integrations.connection import tokens
 from integrations.delivery import services
@@ -33,7 +34,7 @@ from integrations.delivery.outcomes import (
     outcomes_record,
 )
 from integrations.delivery.people import PeopleBuilder
-from integrations.delivery.selectors import deliveries_due
+from integrations.delivery.selectors import DUE_STATUSES, deliveries_due
 from integrations.models import Delivery, SalesforceConnection
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import Kind, SalesforceError
@@ -60,7 +61,12 @@ class ConnectionRefused(Exception):
 def deliveries_push(*, connection_id: int) -> PushReport:
     """Drain the due deliveries of one connection: claim (up to DELIVERY_BATCH_SIZE), send,
     record; again while more are due, at most DELIVERY_DRAIN_ROUNDS times. Safe to run
-    twice and concurrently. Returns a PushReport."""
+    twice and concurrently. Returns a PushReport.
+
+    Fair across orgs: after a round, when other connections have due work, the rest of
+    this one's goes to the back of the queue (a new push), so one tenant's backlog delays
+    another's first record by one round at most. A backlog larger than a claim is shared
+    with up to DELIVERY_PUSHES_PER_CONNECTION pushes on other workers."""
     report = PushReport()
     if not deliveries_due(connection_id=connection_id).exists():
         return report  # the common case when many bookings enqueued one push each
@@ -68,6 +74,7 @@ def deliveries_push(*, connection_id: int) -> PushReport:
     if connection is None:
         return report
     deliveries_reclaim_stale(connection_id=connection_id)
+    _peer_request(connection_id)
     client = tokens.client_for(connection)
     builder = PeopleBuilder(connection=connection, client=client)
     for _ in range(settings.DELIVERY_DRAIN_ROUNDS):
@@ -85,6 +92,12 @@ def deliveries_push(*, connection_id: int) -> PushReport:
             sending_goes_on = _send(connection, client, builder, claim, report)
         if not sending_goes_on:
             break
+        if _others_waiting(connection_id):
+            services.push_request(connection_id)  # the rest after the other orgs' turn
+            break
+    else:
+        if deliveries_due(connection_id=connection_id).exists():
+            services.push_request(connection_id)  # rounds used up: the rest in a new push
     logger.info(
         "Push done: tenant=%s connection=%s claimed=%s sent=%s retrying=%s failed=%s held=%s",
         connection.tenant_id,
@@ -96,6 +109,34 @@ def deliveries_push(*, connection_id: int) -> PushReport:
         report.held,
     )
     return report
+
+
+def _others_waiting(connection_id: int) -> bool:
+    """Whether another connection has due deliveries (its push is waiting for a worker)."""
+    return (
+        Delivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now())
+        .exclude(connection_id=connection_id)
+        .exists()
+    )
+
+
+def _peer_request(connection_id: int) -> None:
+    """A backlog larger than one claim, and fewer pushes of this connection running than
+    allowed: enqueue another push, so a free worker shares the backlog."""
+    batch = settings.DELIVERY_BATCH_SIZE
+    if settings.DELIVERY_PUSHES_PER_CONNECTION < 2:
+        return
+    due = deliveries_due(connection_id=connection_id)
+    if len(due.values_list("pk", flat=True)[: batch + 1]) <= batch:
+        return
+    running = (
+        Delivery.objects.filter(connection_id=connection_id, status=Delivery.Status.SENDING)
+        .values("claim_token")
+        .distinct()
+        .count()
+    )
+    if running + 1 < settings.DELIVERY_PUSHES_PER_CONNECTION:
+        services.push_enqueue(connection_id)
 
 
 # -- one claim ------------------------------------------------------------------------------

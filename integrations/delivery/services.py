@@ -30,12 +30,14 @@ Public API (the dashboard, the admin and the tasks call these):
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -53,6 +55,9 @@ Status = Delivery.Status
 
 NOT_CONNECTED = "NOT_CONNECTED"
 PUSH_TASK = "integrations.delivery_push"  # integrations.delivery.tasks.delivery_push
+# How long "a push is queued" holds without the push starting (a lost message): then the
+# next booking enqueues another. The sweeper enqueues regardless.
+PUSH_QUEUED_SECONDS = 60
 
 
 # -- the outbox ---------------------------------------------------------------------------
@@ -279,11 +284,45 @@ def push_enqueue(connection_id: int) -> bool:
     return enqueue.task_send(PUSH_TASK, connection_id)
 
 
+def push_request(connection_id: int) -> bool:
+    """Enqueue a push of `connection_id` unless one is queued and not started yet (it will
+    see this work too): a burst of bookings costs one push, not one each. An unreachable
+    cache only means a push more. Returns whether a push is queued."""
+    key = _queued_key(connection_id)
+    try:
+        first = cache.add(key, 1, timeout=PUSH_QUEUED_SECONDS)
+    except Exception as exc:  # the cache is an optimisation, never a reason to lose work
+        logger.warning("Push marker not set (%s): enqueueing anyway", exc)
+        first = True
+    if not first:
+        return True
+    if enqueue.task_send(PUSH_TASK, connection_id):
+        return True
+    push_started(connection_id)  # nothing is queued after all
+    return False
+
+
+def push_started(connection_id: int) -> None:
+    """A push of `connection_id` began: work arriving from now on needs a new one."""
+    try:
+        cache.delete(_queued_key(connection_id))
+    except Exception as exc:  # the marker expires by itself
+        logger.warning("Push marker not cleared (%s)", exc)
+
+
 def push_enqueue_on_commit(connection_ids: Iterable[int]) -> None:
-    """Enqueue a push per connection when the current transaction commits (a broker
+    """Request a push per connection when the current transaction commits (a broker
     outage then is logged, never raised into the request)."""
     for connection_id in connection_ids:
-        enqueue.task_send_on_commit(PUSH_TASK, connection_id)
+        transaction.on_commit(functools.partial(_push_request_late, connection_id))
+
+
+def _push_request_late(connection_id: int) -> None:
+    push_request(connection_id)
+
+
+def _queued_key(connection_id: int) -> str:
+    return f"delivery:push-queued:{connection_id}"
 
 
 # -- helpers ----------------------------------------------------------------------------------

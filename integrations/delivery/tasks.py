@@ -16,6 +16,7 @@ from integrations.delivery import push, services
 @shared_task(name="integrations.delivery_push")
 def delivery_push(connection_id: int) -> int:
     """Send the due deliveries of one connection. Returns how many were claimed."""
+    services.push_started(connection_id)
     return push.deliveries_push(connection_id=connection_id).claimed
 
 

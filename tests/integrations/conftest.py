@@ -30,6 +30,9 @@ def sf_settings(settings, sf_emulator):
     settings.SALESFORCE_EXTRA_LOGIN_HOSTS = [emulator_host(sf_emulator)]
     settings.SALESFORCE_TIMEOUT = 10
     settings.SALESFORCE_API_VERSION = "59.0"
+    # A push in this process must not hand a backlog to a queued worker, which could not
+    # reach this test's emulator (its CA is this process's setting).
+    settings.DELIVERY_PUSHES_PER_CONNECTION = 1
     return settings
 
 

@@ -4,6 +4,7 @@ Celery worker, broker outages, a killed worker — is in test_pipeline_*.py.)"""
 
 import uuid
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -12,7 +13,12 @@ from bookings.models import Booking
 from integrations.delivery import services as delivery_services
 from integrations.delivery.push import deliveries_push
 from integrations.models import Delivery, DeliveryAttempt, SalesforceConnection
-from tests.factories import BookingFactory, SObjectSchemaFactory, lead_page_with_target
+from tests.factories import (
+    BookingFactory,
+    DeliveryFactory,
+    SObjectSchemaFactory,
+    lead_page_with_target,
+)
 from tests.fixtures_emulator import emulator_admin
 from tests.integrations.conftest import emulator_faults, emulator_state, token_calls
 
@@ -435,3 +441,27 @@ def test_a_retry_sends_the_stored_payload_and_rebuild_uses_the_current_mapping(
         "AMER",
         "AMER",
     )
+
+
+def test_a_backlog_yields_to_another_org_after_one_round(sf_emulator, sf_connection, settings):
+    """Fair across tenants: with another org's work waiting, a push sends one claim and
+    puts the rest of its backlog at the back of the queue."""
+    settings.DELIVERY_BATCH_SIZE = 2
+    deliveries = due_deliveries(sf_connection, 5)
+    DeliveryFactory(next_attempt_at=timezone.now())  # another tenant's, waiting
+    requested = []
+    with mock.patch.object(delivery_services, "push_request", side_effect=requested.append):
+        report = deliveries_push(connection_id=sf_connection.pk)
+
+    assert report.claimed == 2
+    assert requested == [sf_connection.pk]
+    left = Delivery.objects.filter(pk__in=[d.pk for d in deliveries], status=Status.PENDING)
+    assert left.count() == 3
+
+
+def test_alone_a_backlog_drains_in_one_push(sf_emulator, sf_connection, settings):
+    settings.DELIVERY_BATCH_SIZE = 2
+    due_deliveries(sf_connection, 5)
+    with mock.patch.object(delivery_services, "push_request") as requested:
+        report = deliveries_push(connection_id=sf_connection.pk)
+    assert (report.claimed, report.sent, requested.call_count) == (5, 5, 0)

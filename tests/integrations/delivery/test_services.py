@@ -475,3 +475,35 @@ def test_a_running_push_keeps_its_claim_past_the_lease_and_loses_it_once_stopped
         lambda: deliveries_reclaim_stale() == 1, timeout=10, message="the lease to lapse"
     )
     assert Delivery.objects.get(pk=delivery.pk).status == Status.RETRYING
+
+
+def test_a_burst_of_bookings_queues_one_push_until_it_starts(settings):
+    """One push is queued per connection until a worker starts it (it sees all their
+    work); after it starts, the next booking queues another."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    sent = []
+    with mock.patch(
+        "integrations.enqueue.task_send", side_effect=lambda name, pk: sent.append(pk) or True
+    ):
+        assert all(delivery_services.push_request(7) for _ in range(50))
+        assert sent == [7]
+        delivery_services.push_started(7)
+        delivery_services.push_request(7)
+        delivery_services.push_request(8)
+    assert sent == [7, 7, 8]
+
+
+def test_a_refused_enqueue_leaves_no_marker_and_an_unreachable_cache_still_enqueues(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with mock.patch("integrations.enqueue.task_send", return_value=False) as refused:
+        assert delivery_services.push_request(9) is False
+    with mock.patch("integrations.enqueue.task_send", return_value=True) as send:
+        assert delivery_services.push_request(9) is True  # not blocked by the failed one
+    assert refused.call_count == send.call_count == 1
+    with mock.patch("integrations.enqueue.task_send", return_value=True) as send:
+        delivery_services.push_request(10)  # queued: a second request would add nothing
+        with mock.patch(
+            "integrations.delivery.services.cache.add", side_effect=ConnectionError("down")
+        ):
+            assert delivery_services.push_request(10) is True
+    assert send.call_count == 2  # the cache could not say, so the push is enqueued
