@@ -118,7 +118,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis answers in a millisecond; a Redis that hangs must not hold a booking
+            # for redis-py's default 5 s per call (callers on the booking path carry on
+            # without the cache, see bookings/ratelimits.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     CACHES = {
@@ -127,6 +134,13 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# Sessions, CSRF tokens and messages stay off the cache, so a Redis outage cannot touch the
+# public booking page: sessions in the database, the CSRF token in a cookie, messages in
+# a cookie (then the session).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+CSRF_USE_SESSIONS = False
+MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
 
 # --- Rate limits (django-ratelimit) ----------------------------------------------
 # https://django-ratelimit.readthedocs.io/en/stable/settings.html
