@@ -285,6 +285,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport with a fix for reconnecting with messages in flight
+        # (see leadsync/broker.py); the URL is read as usual.
+        CELERY_BROKER_TRANSPORT = "leadsync.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # With acks_late, Redis re-delivers a message that is not acknowledged within
         # the visibility timeout. It must exceed the longest task (the hard time limit)
@@ -310,7 +314,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 150
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
+# Ride out a broker outage of any length: the worker and beat retry connecting, with
+# backoff, until Redis is back (the default gives up after 100 attempts and exits).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A push running when Redis goes away finishes (its outcome is written to the database);
+# its message, unacknowledged, is delivered again later and the task is safe to run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Task modules beyond `<app>.tasks` autodiscovery: one per concern.
