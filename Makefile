@@ -25,7 +25,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
-	$(BIN)/honcho -f Procfile start
+	$(BIN)/python -m leadsync.supervisor Procfile
 
 test: install
 	$(BIN)/ruff check .

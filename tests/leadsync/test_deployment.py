@@ -10,6 +10,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
+from leadsync.supervisor import procfile_parse
 from tests.conftest import REPO
 
 ENV_READERS = {"str", "bool", "int", "list", "db_url", "email_url", "cache_url", "float"}
@@ -56,6 +57,18 @@ def test_compose_services_have_healthchecks_and_real_entry_points():
         argv = services[name]["command"].split()
         assert argv[:3] == ["celery", "-A", "leadsync"]
         assert import_module("leadsync").celery_app.main == "leadsync"
+
+
+WITHOUT_CHATTER = {"--without-gossip", "--without-mingle", "--without-heartbeat"}
+
+
+def test_workers_run_without_the_consumers_that_break_on_reconnect_and_are_restarted():
+    services = compose()["services"]
+    assert set(services["worker"]["command"].split()) >= WITHOUT_CHATTER
+    procfile = procfile_parse((REPO / "Procfile").read_text())  # what `make run` starts
+    assert set(procfile["worker"].split()) >= WITHOUT_CHATTER
+    for name in (*APP_SERVICES, "postgres", "redis"):
+        assert services[name]["restart"] == "unless-stopped", name
 
 
 def run_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
