@@ -80,7 +80,7 @@ def test_admin_pages_say_try_again_without_mentioning_a_booking(client_for, supe
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
     html = response.content.decode()
-    assert "try again in a minute" in html and "booking" not in html
+    assert "try again in a minute" in html and "take your booking" not in html
 
 
 def test_booking_cut_off_by_a_lost_connection_is_not_half_saved(
