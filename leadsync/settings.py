@@ -8,6 +8,7 @@ EMAIL_URL must be set, or the process refuses to start.
 The variables are listed, with what they do, in README.md ("Configuration").
 """
 
+import ipaddress
 from pathlib import Path
 
 import csp.constants as csp
@@ -57,6 +58,19 @@ DEVELOPMENT_DEFAULTS = DEBUG
 # X-Forwarded-Proto is trusted; with 0 (no proxy) only REMOTE_ADDR counts, so clients
 # cannot spoof their address to dodge rate limits.
 TRUSTED_PROXY_COUNT = env.int("LEADSYNC_TRUSTED_PROXY_COUNT", default=0)
+# Where those proxies connect from (addresses or CIDR networks, comma-separated): gunicorn
+# takes X-Forwarded-Proto only from them (leadsync/gunicorn.conf.py). Default: a proxy on
+# the same host. Ignored without proxies.
+TRUSTED_PROXY_IPS = env.list("LEADSYNC_TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
+for _address in TRUSTED_PROXY_IPS:
+    try:
+        ipaddress.ip_network(_address)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"LEADSYNC_TRUSTED_PROXY_IPS: {_address!r} is not an IP address or network."
+        ) from None
+if TRUSTED_PROXY_COUNT and not TRUSTED_PROXY_IPS:
+    raise ImproperlyConfigured("LEADSYNC_TRUSTED_PROXY_COUNT > 0 needs LEADSYNC_TRUSTED_PROXY_IPS.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
