@@ -27,16 +27,15 @@ def _namespace(request: HttpRequest) -> str:
 
 
 def database_unavailable_response(request: HttpRequest) -> HttpResponse:
-    """503 with Retry-After: JSON on the booking API, otherwise a plain page (worded for
-    a booking on the public pages). Renders without context processors: they might
-    query the database that is down."""
+    """503 with Retry-After: JSON on the booking API, otherwise a plain page (that says
+    the booking was not taken when one was submitted). Renders without context
+    processors: they might query the database that is down."""
     namespace = _namespace(request)
     if namespace == API_NAMESPACE:
         response = JsonResponse({"errors": {"service": [API_MESSAGE]}}, status=503)
     else:
-        html = render_to_string(
-            "bookings/unavailable.html", {"booking": namespace == PAGE_NAMESPACE}
-        )
+        submitted = namespace == PAGE_NAMESPACE and request.method == "POST"
+        html = render_to_string("bookings/unavailable.html", {"booking": submitted})
         response = HttpResponse(html, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
