@@ -72,15 +72,15 @@ def get_root_with_forwarded_https(
             if server.poll() is not None:
                 pytest.fail("gunicorn exited")
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 conn.request(
                     "GET", "/", headers={"Host": "127.0.0.1", "X-Forwarded-Proto": "https"}
                 )
                 return conn.getresponse()
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, TimeoutError):  # still starting
                 return None
 
-        return wait_until(answer, timeout=30, message="gunicorn to answer")
+        return wait_until(answer, timeout=60, message="gunicorn to answer")
     finally:
         server.terminate()
         server.wait(timeout=20)
