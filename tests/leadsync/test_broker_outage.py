@@ -56,17 +56,19 @@ def test_worker_survives_a_redis_outage_with_a_message_in_hand(throwaway_redis, 
         except Exception:  # the broker or result backend is still coming back
             return False
 
+    def holding_delayed_task() -> bool:
+        try:
+            return bool((probe.control.inspect([name], timeout=1).scheduled() or {}).get(name))
+        except redis.exceptions.ConnectionError:  # the probe's own connection died with Redis
+            return False
+
     try:
         wait_until(pong, timeout=60, message="the worker to answer")
         for outage in range(1, OUTAGES + 1):
             # A task due in an hour: the worker holds its message unacknowledged, which is
             # what made kombu's reconnect crash the worker.
             probe.send_task("leadsync.ping", countdown=3600)
-            wait_until(
-                lambda: (probe.control.inspect([name], timeout=1).scheduled() or {}).get(name),
-                timeout=20,
-                message="the worker to hold the delayed task",
-            )
+            wait_until(holding_delayed_task, timeout=20, message="the worker to hold the task")
 
             throwaway_redis.kill()
             wait_until(
