@@ -51,7 +51,11 @@ class Gunicorn:
                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.log_path = log_path
-        wait_until(self._answers, timeout=60, message="gunicorn to answer")
+        try:
+            wait_until(self._answers, timeout=60, message="gunicorn to answer")
+        except BaseException:  # pytest.fail included: no gunicorn outlives its test
+            self.stop()
+            raise
 
     def _answers(self) -> bool:
         if self.proc.poll() is not None:
@@ -64,7 +68,11 @@ class Gunicorn:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=20)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
 
 class Guest:
