@@ -64,6 +64,8 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         json.dumps(body, ensure_ascii=False).encode("utf-8")  # no unpaired surrogates
     except (ValueError, UnicodeError):
         raise ApiError(400, {"body": ["Send a JSON object (UTF-8)."]}) from None
+    except RecursionError:  # the json module recurses once per level of nesting
+        raise ApiError(400, {"body": ["The JSON is nested too deeply."]}) from None
     if not isinstance(body, dict):
         raise ApiError(400, {"body": ["Send a JSON object."]})
     return body

@@ -1,11 +1,25 @@
-"""Rate limits of booking submissions (django-ratelimit over the default cache)."""
+"""Rate limits of booking submissions (django-ratelimit over the default cache).
 
+The cache (Redis in production) only guards against floods; it never decides whether a
+booking is taken. When it cannot be reached the submission is let through and a warning
+logged: the database, not Redis, decides what is accepted (DESIGN.md, "Intake never
+depends on Redis").
+"""
+
+import logging
 import re
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import is_ratelimited
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What a cache backend raises when its store is unreachable: redis-py's errors (Redis
+# cache), OSError (the first-run file cache: disk full, permissions).
+CACHE_UNAVAILABLE = (RedisError, OSError)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -27,8 +41,19 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def submission_limited(request: HttpRequest, *, group: str, rate: str, key) -> bool:
-    """Count one submission under `group`/`key` and say whether it is over `rate`."""
-    return is_ratelimited(request, group=group, key=key, rate=rate, increment=True)
+    """Count one submission under `group`/`key` and say whether it is over `rate`.
+    False (not limited) when the cache cannot be reached: a flood guard that is down must
+    not turn guests away."""
+    try:
+        return is_ratelimited(request, group=group, key=key, rate=rate, increment=True)
+    except CACHE_UNAVAILABLE as exc:
+        logger.warning(
+            "Rate limit %s not checked, the cache is unreachable (%s: %s); letting it through.",
+            group,
+            type(exc).__name__,
+            exc,
+        )
+        return False
 
 
 def page_submission_limited(request: HttpRequest) -> bool:

@@ -8,8 +8,10 @@ EMAIL_URL must be set, or the process refuses to start.
 The variables are listed, with what they do, in README.md ("Configuration").
 """
 
+import ipaddress
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -56,6 +58,19 @@ DEVELOPMENT_DEFAULTS = DEBUG
 # X-Forwarded-Proto is trusted; with 0 (no proxy) only REMOTE_ADDR counts, so clients
 # cannot spoof their address to dodge rate limits.
 TRUSTED_PROXY_COUNT = env.int("LEADSYNC_TRUSTED_PROXY_COUNT", default=0)
+# Where those proxies connect from (addresses or CIDR networks, comma-separated): gunicorn
+# takes X-Forwarded-Proto only from them (leadsync/gunicorn.conf.py). Default: a proxy on
+# the same host. Ignored without proxies.
+TRUSTED_PROXY_IPS = env.list("LEADSYNC_TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"])
+for _address in TRUSTED_PROXY_IPS:
+    try:
+        ipaddress.ip_network(_address)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"LEADSYNC_TRUSTED_PROXY_IPS: {_address!r} is not an IP address or network."
+        ) from None
+if TRUSTED_PROXY_COUNT and not TRUSTED_PROXY_IPS:
+    raise ImproperlyConfigured("LEADSYNC_TRUSTED_PROXY_COUNT > 0 needs LEADSYNC_TRUSTED_PROXY_IPS.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -75,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (see "Security" below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A lost database connection in a view: 503 + Retry-After instead of a 500.
+    "bookings.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "leadsync.urls"
@@ -110,6 +128,9 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+# A kept connection is checked before a request reuses it, so after a PostgreSQL restart
+# the first request of each process reconnects instead of failing on the dead socket.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache -----------------------------------------------------------------------
@@ -118,7 +139,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis answers in a millisecond; a Redis that hangs must not hold a booking
+            # for redis-py's default 5 s per call (callers on the booking path carry on
+            # without the cache, see bookings/ratelimits.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     CACHES = {
@@ -127,6 +155,13 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# Sessions, CSRF tokens and messages stay off the cache, so a Redis outage cannot touch the
+# public booking page: sessions in the database, the CSRF token in a cookie, messages in
+# a cookie (then the session).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+CSRF_USE_SESSIONS = False
+MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
 
 # --- Rate limits (django-ratelimit) ----------------------------------------------
 # https://django-ratelimit.readthedocs.io/en/stable/settings.html
@@ -212,6 +247,28 @@ if TRUSTED_PROXY_COUNT:
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT  # login rate limits per real client
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp, https://django-csp.readthedocs.io/en/latest/):
+# everything from this origin only; inline <script>/<style> only with the request's nonce
+# (`nonce="{{ request.csp_nonce }}"`), never inline style attributes or event handlers; no
+# page may be framed. Enforced in production; with DEBUG (the first-run defaults) the same
+# policy is report-only, so violations show in the browser console while Django's debug
+# pages, which use inline styles, keep working.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:"],  # the MFA set-up QR code is a data: URL
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "form-action": [csp.SELF],
+        "base-uri": [csp.SELF],
+        "object-src": [csp.NONE],
+        "frame-ancestors": [csp.NONE],
+    }
+}
+CONTENT_SECURITY_POLICY = None if DEBUG else _CSP
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP if DEBUG else None
 
 # Tokens at rest are encrypted with MultiFernet under these keys (comma-separated,
 # newest first). Rotate with `manage.py rotate_encryption_keys`.
@@ -266,6 +323,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport with a fix for reconnecting with messages in flight
+        # (see leadsync/broker.py); the URL is read as usual.
+        CELERY_BROKER_TRANSPORT = "leadsync.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # With acks_late, Redis re-delivers a message that is not acknowledged within
         # the visibility timeout. It must exceed the longest task (the hard time limit)
@@ -291,7 +352,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 150
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
+# Ride out a broker outage of any length: the worker and beat retry connecting, with
+# backoff, until Redis is back (the default gives up after 100 attempts and exits).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A push running when Redis goes away finishes (its outcome is written to the database);
+# its message, unacknowledged, is delivered again later and the task is safe to run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Task modules beyond `<app>.tasks` autodiscovery: one per concern of integrations.

@@ -2,6 +2,7 @@
 
 import datetime
 import itertools
+import json
 
 import pytest
 
@@ -88,3 +89,30 @@ def test_free_slots_match_a_brute_force_overlap_check(booking_page):
 
     assert page_free_slots(booking_page) == expected
     assert len(expected) < len(slots)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 100_000,  # too deep for json.loads
+        '{"answers": ' + "[" * 5_000 + "]" * 5_000 + "}",  # loads, too deep to re-encode
+    ],
+    ids=["unparseable", "parses"],
+)
+def test_deeply_nested_json_body_is_a_400_not_a_crash(client, booking_page, api_key, raw):
+    response = post(client, None, raw=raw)
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"body": ["The JSON is nested too deeply."]}}
+    assert not Booking.objects.exists()
+
+
+def test_nested_answer_just_within_the_parser_limit_is_refused_as_an_answer(
+    client, booking_page, api_key, free_slot
+):
+    nested = json.loads("[" * 500 + "]" * 500)
+
+    response = post(client, body(free_slot, answers={"company": nested}))
+
+    assert response.status_code == 400
+    assert "answers.company" in response.json()["errors"]

@@ -22,6 +22,13 @@ def test_celery_is_configured_for_at_least_once_delivery():
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
 
 
+def test_workers_and_beat_retry_the_broker_for_as_long_as_it_is_down():
+    conf = app.conf
+    assert conf.broker_connection_retry_on_startup and conf.broker_connection_retry
+    assert conf.broker_connection_max_retries is None
+    assert conf.broker_transport == "leadsync.broker:Transport"  # survives reconnects
+
+
 def test_worker_runs_tasks_with_only_the_embedded_defaults(tmp_path):
     """`make run` has no Redis: the filesystem broker and file results carry the task."""
     import os

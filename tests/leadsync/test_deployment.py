@@ -1,6 +1,7 @@
 """Deployment wiring: docker-compose matches the settings; production settings are safe."""
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
+from leadsync.supervisor import procfile_parse
 from tests.conftest import REPO
 
 ENV_READERS = {"str", "bool", "int", "list", "db_url", "email_url", "cache_url", "float"}
@@ -58,6 +60,18 @@ def test_compose_services_have_healthchecks_and_real_entry_points():
         assert import_module("leadsync").celery_app.main == "leadsync"
 
 
+WITHOUT_CHATTER = {"--without-gossip", "--without-mingle", "--without-heartbeat"}
+
+
+def test_workers_run_without_the_consumers_that_break_on_reconnect_and_are_restarted():
+    services = compose()["services"]
+    assert set(services["worker"]["command"].split()) >= WITHOUT_CHATTER
+    procfile = procfile_parse((REPO / "Procfile").read_text())  # what `make run` starts
+    assert set(procfile["worker"].split()) >= WITHOUT_CHATTER
+    for name in (*APP_SERVICES, "postgres", "redis"):
+        assert services[name]["restart"] == "unless-stopped", name
+
+
 def run_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_", "EMAIL_"))}
     env.update(env_overrides)
@@ -102,3 +116,26 @@ def test_production_refuses_to_start_with_unsafe_configuration(changes, refusal)
     result = run_check(production_env(**changes))
     assert result.returncode != 0
     assert refusal in result.stderr
+
+
+def test_production_enforces_the_content_security_policy():
+    """The header production sends (django-csp builds it from settings), and no
+    report-only twin: with DEBUG the same policy is only reported."""
+    code = (
+        "import django, json; django.setup(); from csp.utils import build_policy; "
+        "print(json.dumps([build_policy(nonce='N0NCE'), build_policy(report_only=True)]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO, env={**env, **production_env(), "DJANGO_SETTINGS_MODULE": "leadsync.settings"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    enforced, report_only = json.loads(result.stdout.strip().splitlines()[-1])
+    directives = dict(d.strip().split(" ", 1) for d in enforced.split(";"))
+    assert report_only == ""
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == directives["style-src"] == "'self' 'nonce-N0NCE'"
+    assert "unsafe" not in enforced
