@@ -14,9 +14,22 @@ def _file(name):
     return json.loads((SHARED / f"{name}.json").read_text())
 
 
-@pytest.mark.parametrize("obj", ["Account", "Event", "Custom__c"])
+@pytest.mark.parametrize("obj", ["Account", "Custom__c"])
 def test_describe_of_untouched_object_equals_the_captured_file(sf_client, obj):
     assert getattr(sf_client, obj).describe() == _file(obj)
+
+
+def test_event_describe_is_the_capture_plus_the_booking_id_field(sf_client):
+    served, captured = sf_client.Event.describe(), _file("Event")
+
+    assert served["fields"][: len(captured["fields"])] == captured["fields"]
+    [added] = served["fields"][len(captured["fields"]) :]
+    assert (added["name"], added["type"], added["filterable"]) == (
+        "LeadSync_Booking_Id__c",
+        "string",
+        True,
+    )
+    assert added["externalId"] is False  # an Activity custom field: queried, not upserted
 
 
 def test_lead_describe_is_the_capture_plus_the_overlay_fields(sf_client):
