@@ -16,7 +16,13 @@ from django.utils import timezone
 from bookings.models import Question
 from bookings.tenancy import scope_to_user
 from integrations.connection.selectors import connections_needing_reconnect
-from integrations.models import Delivery, DeliveryAttempt, FieldMapping, SalesforceConnection
+from integrations.models import (
+    Delivery,
+    DeliveryAttempt,
+    FieldMapping,
+    SalesforceConnection,
+    SalesforceUserLink,
+)
 from integrations.salesforce.diagnostics import diagnose
 from integrations.salesforce.explanations import Explanation, FieldSource, explain
 
@@ -317,6 +323,26 @@ class StepRow:
     warning: bool = False
 
 
+def _host_problem(delivery: Delivery) -> str:
+    """Why the meeting is not owned by a rep ('' when the host has a Salesforce user)."""
+    page = delivery.booking.page
+    if page.host_id is None:
+        return (
+            "The booking page has no host, so the integration user owns the meeting: choose "
+            "a host on the booking page."
+        )
+    linked = SalesforceUserLink.objects.filter(
+        connection_id=delivery.connection_id, user_id=page.host_id
+    ).exists()
+    if not linked:
+        return (
+            f"The page's host, {page.host}, has no Salesforce user, so the integration user "
+            "owns the meeting: link the host to their user under Staff members' Salesforce "
+            "users."
+        )
+    return ""
+
+
 OWNER_HOW = {
     "assignment_rules": "Salesforce's assignment rule",
     "host": "the page's host",
@@ -353,6 +379,9 @@ def delivery_person_rows(delivery: Delivery) -> list[StepRow]:
     event = steps.get("event") or {}
     if event.get("id"):
         rows.append(StepRow("Meeting", f"Event {event['id']}."))
+        host_problem = _host_problem(delivery)
+        if host_problem:
+            rows.append(StepRow("Meeting owner", host_problem, True))
     elif event.get("error"):
         rows.append(
             StepRow("Meeting", f"Not written: {event.get('message') or event['error']}", True)

@@ -111,9 +111,10 @@ TABLE: dict[str, _Entry] = {
         "Ask your Salesforce admin about that rule, or map the fields it needs; " + RESEND,
     ),
     "DUPLICATES_DETECTED": _Entry(
-        "A Salesforce duplicate rule blocked the record: it looks like an existing one.",
-        "Set the duplicate rule to “Allow” (with an alert) for LeadSync's user and resend, "
-        "or dismiss the delivery if the person is already in Salesforce.",
+        "A Salesforce duplicate rule says this person already exists, and the target is set "
+        "not to save duplicates (or the rule blocks saving).",
+        "On the Salesforce target, choose “Use the matching record” for duplicates and "
+        "resend; or dismiss the delivery if the person is already in Salesforce.",
     ),
     "DUPLICATE_VALUE": _Entry(
         "A unique field ({fields}) already holds this value on another record.",

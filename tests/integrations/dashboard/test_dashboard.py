@@ -12,6 +12,7 @@ from integrations.models import Delivery, DeliveryAttempt, SalesforceConnection
 from tests.factories import (
     BookingPageFactory,
     DeliveryAttemptFactory,
+    DeliveryFactory,
     FieldMappingFactory,
     QuestionFactory,
     SalesforceConnectionFactory,
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.django_db
 Status = Delivery.Status
 SUMMARY = reverse("admin:integrations_delivery_summary")
 CHANGELIST = reverse("admin:integrations_delivery_changelist")
+CHANGE = "/admin/integrations/delivery/{}/change/"
 
 
 def page_with_company_question(tenant, *, title="Intro call"):
@@ -271,3 +273,34 @@ def test_failed_posts_is_in_the_admin_sidebar(admin_a, client_for):
     page = client_for(admin_a).get("/admin/bookings/bookingpage/").content.decode()
     assert 'id="nav-failed-posts"' in page
     assert reverse("admin:integrations_delivery_summary") in page
+
+
+def test_a_person_delivery_page_says_who_owns_what_and_warns_when_nobody_follows_up(
+    page_a, admin_a, client_for
+):
+    skipped = {"Title": "Salesforce already has a value; written only when empty."}
+    delivery = DeliveryFactory(
+        booking__page=page_a,
+        target=page_a.sync_targets.get(),
+        status=Status.SENT,
+        sf_record_id="00Q000000000001AAA",
+        steps={
+            "find": {"how": "Found Lead 00Q000000000001AAA by email."},
+            "person": {
+                "object": "Lead", "id": "00Q000000000001AAA", "created": False,
+                "fields": ["Company"], "skipped": skipped,
+            },
+            "event": {"id": "00U000000000001AAA"},
+            "owner": {"id": "005000000000001AAA", "name": "Bot", "is_integration_user": True},
+        },
+    )  # fmt: skip
+
+    html = client_for(admin_a).get(CHANGE.format(delivery.pk)).content.decode()
+    summary = client_for(admin_a).get(SUMMARY).content.decode()
+
+    assert "Found Lead 00Q000000000001AAA by email." in html
+    assert "Updated 00Q000000000001AAA: Company." in html
+    assert "Title: Salesforce already has a value" in html
+    assert "The booking page has no host" in html
+    assert "Nobody follows this record up" in html
+    assert 'id="unowned-warning"' in summary and "owned by the integration user" in summary
