@@ -324,6 +324,13 @@ class SyncTargetAdmin(TenantScopedAdmin):
         preview = selectors.target_preview(
             target=target, booking=booking, sample=bool(request.GET.get("sample"))
         )
+        if preview.person is not None and preview.booking and request.GET.get("lookup"):
+            try:  # asked for: one query to Salesforce, for this guest's email
+                preview.person.lookup = services.guest_lookup(
+                    target=target, email=preview.booking.guest_email
+                )
+            except SalesforceError as error:
+                preview.person.lookup = f"Salesforce did not answer: {error.message or error.code}"
         if request.GET.get("format") == "json":
             return JsonResponse(preview.as_dict(), json_dumps_params={"indent": 2})
         context = {

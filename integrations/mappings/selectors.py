@@ -17,8 +17,8 @@ from django.utils import timezone
 from bookings.answers import DEFAULT_MAX_LENGTH
 from bookings.models import Booking, BookingPage, Question
 from integrations.connection.directory import Directory, org_directory
-from integrations.mappings.records import record_for, target_mapping_specs
-from integrations.models import SalesforceConnection, SObjectSchema, SyncTarget
+from integrations.mappings.records import event_record_for, record_for, target_mapping_specs
+from integrations.models import FieldMapping, SalesforceConnection, SObjectSchema, SyncTarget
 from integrations.salesforce import schema as sf_schema
 from integrations.salesforce.mapping import BOOKING_FACTS, MappingSpec, Problem, SourceKind
 from integrations.salesforce.payload import UnusedUrlKey, unused_url_keys
@@ -167,6 +167,7 @@ class Preview:
     url_params_posted: dict[str, Any] = field(default_factory=dict)
     url_params_ignored: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    person: PersonPreview | None = None
 
     @property
     def operation(self) -> str:
@@ -282,6 +283,8 @@ def target_preview(
     preview.problems = record_check(
         context.describe, preview.record, write_mode=target.core_write_mode
     )
+    if target.is_person:
+        preview.person = person_preview(target=target, booking=booking, record=preview.record)
     return preview
 
 
@@ -300,3 +303,76 @@ def targets_needing_attention(connection: SalesforceConnection) -> list[SyncTarg
     """Targets of the connection's tenant whose last schema check found errors (drift)."""
     targets = SyncTarget.objects.filter(page__tenant_id=connection.tenant_id).select_related("page")
     return [t for t in targets if target_error_count(t)]
+
+
+# -- the person and the meeting (Lead / Contact targets) -----------------------------------------
+
+
+@dataclass
+class PersonPreview:
+    """What a booking would do to the person and the meeting, in words and fields."""
+
+    finding: str
+    on_found: list[tuple[str, str]]  # (field, how it is written on a person found)
+    on_create: str
+    event: dict[str, Any] = field(default_factory=dict)
+    event_note: str = ""
+    lookup: str = ""  # what a live lookup of the guest found (filled on request)
+
+
+POLICY_WORDS = {
+    "always": "overwritten",
+    "if_empty": "written only where Salesforce's value is empty",
+    "on_create": "left alone (written only on a new record)",
+}
+
+
+def person_preview(*, target: SyncTarget, booking: Booking, record: dict) -> PersonPreview:
+    """The person and meeting side of the preview (cached describes only)."""
+    policies = {
+        m.sf_field: m.write_policy
+        for m in target.mappings.all()
+        if m.applies_to == FieldMapping.AppliesTo.PERSON
+    }
+    finding = {
+        SyncTarget.PersonMatch.CONTACT_THEN_LEAD: "The guest is looked up by email: an existing "
+        "Contact first (a converted Lead counts as its Contact), then a Lead; with several, the "
+        "most recently modified.",
+        SyncTarget.PersonMatch.LEAD_ONLY: "The guest is looked up by email among Leads.",
+        SyncTarget.PersonMatch.ALWAYS_CREATE: "The guest is not looked up: every booking is "
+        "its own record (the booking id keeps a resend from making a second one).",
+    }[target.person_match]
+    on_found = [
+        (name, POLICY_WORDS.get(policies.get(name, "always"), "overwritten"))
+        for name in record
+        if name != target.key_field
+    ]
+    owner = {
+        SyncTarget.OwnerPolicy.ASSIGNMENT_RULES: "Salesforce's active assignment rule",
+        SyncTarget.OwnerPolicy.HOST: "the page's host",
+        SyncTarget.OwnerPolicy.FIXED: target.owner_name or target.owner_id or "the fixed owner",
+        SyncTarget.OwnerPolicy.LEAVE: "Salesforce's default (the integration user)",
+    }[target.owner_policy]
+    preview = PersonPreview(
+        finding=finding,
+        on_found=on_found,
+        on_create=f"Otherwise a new {target.sobject} is created with every field above; "
+        f"its owner: {owner}.",
+    )
+    if target.event_enabled:
+        connection = connection_for_page(target.page)
+        cached = connection and schema_cached(connection=connection, sobject="Event")
+        specs = target_mapping_specs(target, applies_to=FieldMapping.AppliesTo.EVENT)
+        preview.event = event_record_for(
+            target=target,
+            booking=booking,
+            describe=cached.describe if cached else None,
+            specs=specs,
+        )
+        host = target.page.host
+        preview.event_note = (
+            f"On the person, owned by the host ({host})'s Salesforce user."
+            if host
+            else "The page has no host: the integration user would own the meeting."
+        )
+    return preview

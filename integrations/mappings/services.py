@@ -26,6 +26,7 @@ from integrations.connection import tokens
 from integrations.mappings.records import target_mapping_specs
 from integrations.mappings.selectors import problem_as_dict, schema_cached
 from integrations.models import SalesforceConnection, SObjectSchema, SyncTarget
+from integrations.salesforce import people
 from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.mapping import Problem
 from integrations.salesforce.mapping_rules import mapping_drift
@@ -183,3 +184,27 @@ def targets_recheck(*, targets: Iterable[SyncTarget]) -> None:
         cached = connection and schema_cached(connection=connection, sobject=target.sobject)
         if cached:
             target_check(target=target, describe=cached.describe)
+
+
+def guest_lookup(*, target: SyncTarget, email: str) -> str:
+    """Whether a guest with `email` would be found now, in words (one composite query to
+    Salesforce). Raises SalesforceError."""
+    connection = SalesforceConnection.objects.filter(tenant_id=target.page.tenant_id).first()
+    if connection is None:
+        return "Salesforce is not connected."
+    policy = people.MatchPolicy(target.person_match)
+    if policy is people.MatchPolicy.ALWAYS_CREATE:
+        return people.match_choose(email, [], policy).reason
+    describes = {}
+    for sobject in (people.LEAD, people.CONTACT):
+        cached = schema_cached(connection=connection, sobject=sobject)
+        describes[sobject] = cached.describe if cached else None
+    queries = people.find_queries(
+        [email], contacts=policy is people.MatchPolicy.CONTACT_THEN_LEAD, describes=describes
+    )
+    rows = tokens.client_for(connection).composite_queries(queries)
+    candidates = [
+        *people.candidates_from_rows(people.CONTACT, rows.get("contacts", [])),
+        *people.candidates_from_rows(people.LEAD, rows.get("leads", [])),
+    ]
+    return people.match_choose(email, candidates, policy).reason

@@ -94,6 +94,35 @@ def find_fields(describe: Describe | None, wanted: Iterable[str]) -> list[str]:
     return base + sorted(set(extra), key=extra.index)
 
 
+def find_queries(
+    emails: Iterable[str],
+    *,
+    contacts: bool,
+    describes: Mapping[str, Describe | None],
+    wanted: Iterable[str] = (),
+) -> dict[str, str]:
+    """The SOQL that finds people by email: {"contacts": ..., "leads": ...} ("contacts"
+    only when `contacts`), selecting what decisions and if-empty writes (`wanted`) need."""
+    quoted = (
+        ", ".join(
+            "'" + e.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            for e in sorted({e.strip() for e in emails if e.strip()})
+        )
+        or "''"
+    )
+    wanted = set(wanted)
+    queries = {}
+    for name, sobject in (("contacts", CONTACT), ("leads", LEAD)):
+        if name == "contacts" and not contacts:
+            continue
+        select = ", ".join(find_fields(describes.get(sobject), wanted))
+        queries[name] = (
+            f"SELECT {select} FROM {sobject} WHERE Email IN ({quoted}) "  # noqa: S608 - quoted
+            "ORDER BY LastModifiedDate DESC"
+        )
+    return queries
+
+
 def candidates_from_rows(sobject: str, rows: Iterable[Mapping[str, Any]]) -> list[Candidate]:
     """Query rows as candidates. A converted Lead stands for the Contact it became; that
     Contact's fields were not read, so if-empty fields are left alone on it."""

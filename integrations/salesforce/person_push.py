@@ -31,12 +31,11 @@ from .people import (
     MatchPolicy,
     WritePolicy,
     candidates_from_rows,
-    find_fields,
+    find_queries,
     match_choose,
 )
 from .person_batch import Batch, PersonItem, PersonOutcome, chunks
 from .person_steps import campaign_step, event_step, owner_step, person_step
-from .push import soql_quote
 from .schema import Describe
 
 __all__ = ["PersonItem", "PersonOutcome", "people_push"]
@@ -106,21 +105,10 @@ def find_step(batch: Batch, live: list[PersonItem]) -> None:
 
 
 def _find_queries(batch: Batch, chunk: list[PersonItem]) -> dict[str, str]:
-    """The Contact (where the policy looks at Contacts) and Lead queries of one chunk,
-    selecting what the decisions and the if-empty write policies need."""
-    emails = sorted({i.email.strip() for i in chunk if i.email.strip()})
-    quoted = ", ".join(f"'{soql_quote(e)}'" for e in emails) or "''"
-    wanted = {n for i in chunk for n, p in i.policies.items() if p is WritePolicy.IF_EMPTY}
-    queries = {}
-    if any(i.match_policy is MatchPolicy.CONTACT_THEN_LEAD for i in chunk):
-        select = ", ".join(find_fields(batch.describes.get(CONTACT), wanted))
-        queries["contacts"] = (
-            f"SELECT {select} FROM Contact WHERE Email IN ({quoted}) "  # noqa: S608 - quoted
-            "ORDER BY LastModifiedDate DESC"
-        )
-    select = ", ".join(find_fields(batch.describes.get(LEAD), wanted))
-    queries["leads"] = (
-        f"SELECT {select} FROM Lead WHERE Email IN ({quoted}) "  # noqa: S608 - quoted
-        "ORDER BY LastModifiedDate DESC"
+    """The Contact (where the policy looks at Contacts) and Lead queries of one chunk."""
+    return find_queries(
+        [i.email for i in chunk],
+        contacts=any(i.match_policy is MatchPolicy.CONTACT_THEN_LEAD for i in chunk),
+        describes=batch.describes,
+        wanted={n for i in chunk for n, p in i.policies.items() if p is WritePolicy.IF_EMPTY},
     )
-    return queries

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from bookings.models import Question
 from integrations.mappings import selectors as mapping_selectors
+from integrations.models import SyncTarget
 from tests.factories import (
     BookingFactory,
     BookingPageFactory,
@@ -18,6 +19,7 @@ from tests.factories import (
     SObjectSchemaFactory,
     SyncTargetFactory,
 )
+from tests.integrations.delivery.test_people import book, person_page, records
 
 pytestmark = pytest.mark.django_db
 KEY = "LeadSync_Booking_Id__c"
@@ -189,3 +191,27 @@ def test_preview_json_is_what_the_page_shows(target, admin_a, client_for):
     data = preview_json(client, target)
     page = client.get(preview_url(target))
     assert json.loads(page.context["preview_json"]) == data
+
+
+def test_preview_of_a_person_target_says_how_the_guest_is_found_written_and_met(
+    sf_emulator, sf_connection, admin_a, client_for
+):
+    for sobject in ("Lead", "Contact", "Event"):
+        SObjectSchemaFactory(connection=sf_connection, sobject=sobject)
+    page = person_page(sf_connection)
+    target = page.sync_targets.get()
+    hank = next(c for c in records(sf_emulator, "Contact") if c["Email"].startswith("hank"))
+    booking = book(sf_connection, page, name="Hank Scorpio", email=hank["Email"], title="CEO")
+    booking = booking.booking
+    client = client_for(admin_a)
+
+    html = client.get(preview_url(target, booking=booking.uid)).content.decode()
+    assert "an existing Contact first" in html
+    assert "written only where Salesforce&#x27;s value is empty" in html  # Title, if empty
+    assert "left alone (written only on a new record)" in html  # Email, on create
+    assert "Intro call with Hank Scorpio" in html  # the Event's subject
+    assert "person-lookup" not in html  # no Salesforce call unless asked
+
+    looked = client.get(preview_url(target, booking=booking.uid, lookup=1)).content.decode()
+    assert f"Found Contact {hank['Id']} by email" in looked
+    assert target.person_match == SyncTarget.PersonMatch.CONTACT_THEN_LEAD
