@@ -156,6 +156,10 @@ else:
         }
     }
 
+# State web and workers coordinate through (which orgs have a push queued): the same store,
+# under its own name so tests can isolate the default cache and keep this one shared.
+CACHES["coordination"] = {**CACHES["default"], "KEY_PREFIX": "coordination"}
+
 # Sessions, CSRF tokens and messages stay off the cache, so a Redis outage cannot touch the
 # public booking page: sessions in the database, the CSRF token in a cookie, messages in
 # a cookie (then the session).

@@ -151,13 +151,15 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_pat
 
 @pytest.fixture(autouse=True)
 def isolated_cache(settings):
-    """A fresh in-process cache per test, so rate-limit counters never leak between tests.
-    (The real cache is Redis, which also carries the Celery queue: never flush it per test.)"""
+    """A fresh in-process default cache per test, so rate-limit counters never leak between
+    tests. (The real cache is Redis, which also carries the Celery queue: never flush it per
+    test.) The "coordination" cache stays the real one: workers clear its markers there."""
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": uuid.uuid4().hex,
-        }
+        },
     }
 
 

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -290,7 +290,7 @@ def push_request(connection_id: int) -> bool:
     cache only means a push more. Returns whether a push is queued."""
     key = _queued_key(connection_id)
     try:
-        first = cache.add(key, 1, timeout=PUSH_QUEUED_SECONDS)
+        first = caches["coordination"].add(key, 1, timeout=PUSH_QUEUED_SECONDS)
     except Exception as exc:  # the cache is an optimisation, never a reason to lose work
         logger.warning("Push marker not set (%s): enqueueing anyway", exc)
         first = True
@@ -305,7 +305,7 @@ def push_request(connection_id: int) -> bool:
 def push_started(connection_id: int) -> None:
     """A push of `connection_id` began: work arriving from now on needs a new one."""
     try:
-        cache.delete(_queued_key(connection_id))
+        caches["coordination"].delete(_queued_key(connection_id))
     except Exception as exc:  # the marker expires by itself
         logger.warning("Push marker not cleared (%s)", exc)
 

@@ -10,6 +10,7 @@ from integrations.models import Delivery, DeliveryAttempt
 from tests.conftest import wait_until
 from tests.factories import lead_page_with_target
 from tests.fixtures_emulator import emulator_admin
+from tests.integrations.delivery.test_people import person_page
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -68,3 +69,29 @@ def test_a_booking_on_the_public_page_becomes_exactly_one_lead(
     )
     assert attempt.sf_record_id == lead["Id"]
     assert emulator_admin(sf_emulator, "GET", "state")["api_calls"].get("sobject.upsert") == 1
+
+
+def test_a_returning_guest_on_the_public_page_is_one_lead_with_two_meetings(
+    client, sf_connection, sf_emulator, pipeline_worker, pipeline_queue
+):
+    """Product defaults (find by email, Event on) through a real worker: the second booking
+    by the same guest updates the Lead the first created and adds its own Event."""
+    page = person_page(sf_connection)
+    first, second = book(client, page), book(client, page)
+
+    wait_until(
+        lambda: (
+            Delivery.objects.filter(
+                booking__in=[first, second], status=Delivery.Status.SENT
+            ).count()
+            == 2
+        ),
+        timeout=60,
+        message="both deliveries to be sent",
+    )
+    [lead] = emulator_admin(sf_emulator, "GET", "records/Lead?seeded=false")
+    events = [
+        e for e in emulator_admin(sf_emulator, "GET", "records/Event") if e["WhoId"] == lead["Id"]
+    ]
+    assert len(events) == 2
+    assert {e["LeadSync_Booking_Id__c"] for e in events} == {str(first.uid), str(second.uid)}

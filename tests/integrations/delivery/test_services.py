@@ -2,6 +2,7 @@
 calls here: the client seam is never reached, or patched where a push runs)."""
 
 import threading
+import uuid
 from datetime import timedelta
 from unittest import mock
 
@@ -480,7 +481,13 @@ def test_a_running_push_keeps_its_claim_past_the_lease_and_loses_it_once_stopped
 def test_a_burst_of_bookings_queues_one_push_until_it_starts(settings):
     """One push is queued per connection until a worker starts it (it sees all their
     work); after it starts, the next booking queues another."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "coordination": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(uuid.uuid4()),
+        },
+    }
     sent = []
     with mock.patch(
         "integrations.enqueue.task_send", side_effect=lambda name, pk: sent.append(pk) or True
@@ -494,7 +501,13 @@ def test_a_burst_of_bookings_queues_one_push_until_it_starts(settings):
 
 
 def test_a_refused_enqueue_leaves_no_marker_and_an_unreachable_cache_still_enqueues(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "coordination": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(uuid.uuid4()),
+        },
+    }
     with mock.patch("integrations.enqueue.task_send", return_value=False) as refused:
         assert delivery_services.push_request(9) is False
     with mock.patch("integrations.enqueue.task_send", return_value=True) as send:
@@ -503,7 +516,8 @@ def test_a_refused_enqueue_leaves_no_marker_and_an_unreachable_cache_still_enque
     with mock.patch("integrations.enqueue.task_send", return_value=True) as send:
         delivery_services.push_request(10)  # queued: a second request would add nothing
         with mock.patch(
-            "integrations.delivery.services.cache.add", side_effect=ConnectionError("down")
+            "django.core.cache.backends.locmem.LocMemCache.add",
+            side_effect=ConnectionError("down"),
         ):
             assert delivery_services.push_request(10) is True
     assert send.call_count == 2  # the cache could not say, so the push is enqueued
