@@ -84,27 +84,9 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     if submitting:
         if form.is_bot():
             return HttpResponse(BOT_REFUSED, status=400, content_type="text/plain")
-        if form.is_valid() & answers_form.is_valid():
-            try:
-                booking = booking_submit(
-                    page=page,
-                    slot=form.cleaned_data["slot"],
-                    guest=Guest(
-                        name=form.cleaned_data["name"],
-                        email=form.cleaned_data["email"],
-                        timezone=str(zone),
-                    ),
-                    answers=answers_form.answers(),
-                    url_params=url_params_from_query(request.META.get("QUERY_STRING", "")),
-                )
-            except SlotTaken:
-                form.add_error("slot", ValidationError(SLOT_TAKEN, code="taken"))
-                free = page_free_slots(page)
-                form.fields["slot"].choices = slot_choices(free, zone, page.duration_minutes)
-            except ValidationError as e:
-                _add_service_errors(e, form, answers_form)
-            else:
-                return redirect(confirmation_url(booking))
+        booked = _submit(request, page, form, answers_form, zone)
+        if booked is not None:
+            return booked
 
     response = render(
         request,
@@ -124,6 +106,36 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     if showing_times:
         response.set_cookie(TZ_COOKIE, str(zone), max_age=365 * 86400, samesite="Lax")
     return response
+
+
+def _submit(
+    request: HttpRequest, page: BookingPage, form, answers_form, zone
+) -> HttpResponse | None:
+    """Book the posted slot: the redirect to the confirmation, or None with the errors on
+    the forms (the page is shown again)."""
+    if not (form.is_valid() & answers_form.is_valid()):
+        return None
+    try:
+        booking = booking_submit(
+            page=page,
+            slot=form.cleaned_data["slot"],
+            guest=Guest(
+                name=form.cleaned_data["name"],
+                email=form.cleaned_data["email"],
+                timezone=str(zone),
+            ),
+            answers=answers_form.answers(),
+            url_params=url_params_from_query(request.META.get("QUERY_STRING", "")),
+        )
+    except SlotTaken:
+        form.add_error("slot", ValidationError(SLOT_TAKEN, code="taken"))
+        free = page_free_slots(page)
+        form.fields["slot"].choices = slot_choices(free, zone, page.duration_minutes)
+    except ValidationError as e:
+        _add_service_errors(e, form, answers_form)
+    else:
+        return redirect(confirmation_url(booking))
+    return None
 
 
 def _add_service_errors(error: ValidationError, form, answers_form) -> None:
