@@ -224,6 +224,7 @@ class Summary:
     causes: list[Cause]
     days: list[Day]
     reconnect: list[dict[str, Any]] = field(default_factory=list)
+    unowned: int = 0  # sent records the integration user owns
 
     @property
     def chart_width(self) -> int:
@@ -251,11 +252,13 @@ def dashboard_summary(user, *, tenant_id: int | None = None, now=None) -> Summar
         # Sent, but owned by the integration user: nobody follows these records up.
         unowned=Count("pk", filter=Q(status=Status.SENT, steps__owner__is_integration_user=True)),
     )
+    unowned = counts.pop("unowned")
     return Summary(
         counts=counts,
         causes=failure_causes(deliveries),
         days=failures_per_day(attempts, now=now),
         reconnect=[connection_problem(c) for c in connections],
+        unowned=unowned,
     )
 
 

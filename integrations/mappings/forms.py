@@ -34,6 +34,7 @@ UPSERT_HELP = (
     "of creating a duplicate. Create: every send makes a new record."
 )
 NOT_OFFERED = " — not offered: not an external-ID field of this object"
+POLICY_FIELDS = ("person_match", "duplicate_policy", "owner_policy", "event_subject")
 
 
 class SyncTargetForm(forms.ModelForm):
@@ -92,6 +93,8 @@ class SyncTargetForm(forms.ModelForm):
         if directory.error:
             for name in ("owner_id", "campaign_id"):
                 self.fields[name].help_text += f" {directory.error}"
+        for name in POLICY_FIELDS:  # left out of a post: the target's current choice stays
+            self.fields[name].required = False
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -131,6 +134,11 @@ class SyncTargetForm(forms.ModelForm):
 
     def _policies_clean(self, data: dict[str, Any]) -> None:
         """Person policies only mean something on Lead / Contact; a fixed owner needs one."""
+        for name in POLICY_FIELDS:
+            if not data.get(name):
+                data[name] = (
+                    getattr(self.instance, name) or SyncTarget._meta.get_field(name).get_default()
+                )
         if data.get("owner_policy") == SyncTarget.OwnerPolicy.FIXED and not data.get("owner_id"):
             self.add_error("owner_id", "Choose the user or queue that owns new records.")
         directory = self.context.directory
@@ -182,9 +190,11 @@ class FieldMappingForm(forms.ModelForm):
         self.fields["sf_field"].choices = [("", "---------"), *self.context.field_choices()]
         self.fields["sf_field"].widget.attrs["class"] = "mapping-field"
         self.fields["source_key"].choices = self.context.source_key_choices()
+        self.fields["write_policy"].required = False  # left out of a post: "always"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        data["write_policy"] = data.get("write_policy") or FieldMapping.WritePolicy.ALWAYS
         kind = data.get("source_kind")
         key = data.get("source_key", "")
         if kind == SourceKind.QUESTION:

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from bookings.models import BookingPage, Membership, Question, Tenant
 from integrations.connection import tokens
 from integrations.mappings.records import target_mapping_specs
-from integrations.models import FieldMapping, SObjectSchema, SyncTarget
+from integrations.models import FieldMapping, SalesforceUserLink, SObjectSchema, SyncTarget
 from integrations.salesforce.mapping_rules import mapping_problems
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +21,7 @@ def counts():
         SyncTarget.objects.count(),
         FieldMapping.objects.count(),
         SObjectSchema.objects.count(),
+        SalesforceUserLink.objects.count(),
     )
 
 
@@ -28,7 +29,8 @@ def test_demo_setup_is_idempotent(capsys):
     call_command("demo_setup")
     first = counts()
     call_command("demo_setup")
-    assert counts() == first == (1, 1, 1, 1, 5, 1, 9, 1)
+    # Schemas: Lead, Contact, Event (a person target with meetings); the host's link.
+    assert counts() == first == (1, 1, 1, 1, 5, 1, 9, 3, 1)
     out = capsys.readouterr().out
     assert "Login:    demo" in out and "Password: leadsync-demo" in out
 
