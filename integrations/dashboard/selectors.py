@@ -18,6 +18,7 @@ from bookings.tenancy import scope_to_user
 from integrations.connection.selectors import connections_needing_reconnect
 from integrations.models import Delivery, DeliveryAttempt, FieldMapping, SalesforceConnection
 from integrations.salesforce.diagnostics import diagnose
+from integrations.salesforce.errors import is_field_error
 from integrations.salesforce.explanations import Explanation, FieldSource, explain
 
 Status = Delivery.Status
@@ -85,6 +86,7 @@ class Cause:
     tenant_name: str
     page_id: int
     page_title: str
+    target_id: int | None
     sobject: str
     code: str
     fields: list[str]
@@ -92,6 +94,12 @@ class Cause:
     message: str
     latest: dt.datetime | None
     explanation: Explanation
+
+    @property
+    def salesforce_changed(self) -> bool:
+        """A field's definition in Salesforce no longer fits the mapping (the schema is
+        re-read and the target re-checked by itself after such a failure)."""
+        return is_field_error(self.code)
 
 
 def failure_causes(deliveries: QuerySet, *, limit: int = MAX_CAUSES) -> list[Cause]:
@@ -123,6 +131,7 @@ def _cause(row: dict[str, Any], sources: dict[str, FieldSource]) -> Cause:
         tenant_name=row["booking__page__tenant__name"],
         page_id=row["booking__page_id"],
         page_title=row["booking__page__title"],
+        target_id=row["target_id"],
         sobject=row["sobject"],
         code=row["last_error_code"],
         fields=fields,
@@ -176,6 +185,8 @@ class Day:
     count: int
     percent: int  # of the busiest day
 
+    deliveries: int = 0  # distinct deliveries among them
+
     @property
     def height(self) -> int:
         return max(self.percent, 1)
@@ -194,19 +205,22 @@ def failures_per_day(attempts: QuerySet, *, now: dt.datetime, days: int = CHART_
     today = now.astimezone(dt.UTC).date()
     first = today - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
-    counts = dict(
+    rows = (
         attempts.filter(outcome=DeliveryAttempt.Outcome.FAILED, started_at__gte=since)
         .annotate(day=TruncDate("started_at", tzinfo=dt.UTC))
         .values("day")
-        .annotate(count=Count("pk"))
-        .values_list("day", "count")
+        .annotate(count=Count("pk"), deliveries=Count("delivery", distinct=True))
+        .values_list("day", "count", "deliveries")
     )
-    peak = max(counts.values(), default=0) or 1
+    counts = {day: (count, deliveries) for day, count, deliveries in rows}
+    peak = max((c for c, _ in counts.values()), default=0) or 1
     series = [first + dt.timedelta(days=i) for i in range(days)]
-    return [
-        Day(i, d, counts.get(d, 0), round(100 * counts.get(d, 0) / peak))
-        for i, d in enumerate(series)
-    ]
+    return [Day(i, d, *_day_counts(counts.get(d, (0, 0)), peak)) for i, d in enumerate(series)]
+
+
+def _day_counts(counts: tuple[int, int], peak: int) -> tuple[int, int, int]:
+    count, deliveries = counts
+    return count, round(100 * count / peak), deliveries
 
 
 # -- the summary page -------------------------------------------------------------------------
@@ -218,6 +232,7 @@ class Summary:
     causes: list[Cause]
     days: list[Day]
     reconnect: list[dict[str, Any]] = field(default_factory=list)
+    deliveries_charted: int = 0  # distinct deliveries behind the chart's failed attempts
 
     @property
     def chart_width(self) -> int:
@@ -225,7 +240,21 @@ class Summary:
 
     @property
     def total_failures_charted(self) -> int:
+        """Failed attempts in the chart (a delivery retried or resent fails more than once)."""
         return sum(d.count for d in self.days)
+
+    @property
+    def chart_peak(self) -> int:
+        return max((d.count for d in self.days), default=0)
+
+    @property
+    def changed_causes(self) -> list[Cause]:
+        """Failures because a field changed in Salesforce ("Salesforce changed")."""
+        return [c for c in self.causes if c.salesforce_changed]
+
+    @property
+    def other_causes(self) -> list[Cause]:
+        return [c for c in self.causes if not c.salesforce_changed]
 
 
 def dashboard_summary(user, *, tenant_id: int | None = None, now=None) -> Summary:
@@ -243,11 +272,21 @@ def dashboard_summary(user, *, tenant_id: int | None = None, now=None) -> Summar
             for s in (Status.FAILED, Status.RETRYING, Status.HELD)
         }
     )
+    attempted = (
+        attempts.filter(
+            outcome=DeliveryAttempt.Outcome.FAILED,
+            started_at__gte=now - dt.timedelta(days=CHART_DAYS),
+        )
+        .values("delivery")
+        .distinct()
+        .count()
+    )
     return Summary(
         counts=counts,
         causes=failure_causes(deliveries),
         days=failures_per_day(attempts, now=now),
         reconnect=[connection_problem(c) for c in connections],
+        deliveries_charted=attempted,
     )
 
 

@@ -24,6 +24,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin
 from bookings.models import Booking, BookingPage, Question
@@ -94,7 +95,9 @@ class SyncTargetAdmin(TenantScopedAdmin):
         errors = selectors.target_error_count(target)
         if target.checked_at is None:
             return "—"
-        return f"{errors} error(s)" if errors else "OK"
+        if not errors:
+            return "OK"
+        return ngettext("%(count)d error", "%(count)d errors", errors) % {"count": errors}
 
     # -- the form and its rows, built from one MappingContext per request -------------------
 
