@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 
 from bookings import services
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin, is_superuser
@@ -56,6 +56,11 @@ class BookingPageForm(forms.ModelForm):
             "tenant", "title", "slug", "description", "active", "timezone", "weekdays",
             "day_start", "day_end", "duration_minutes", "horizon_days", "min_notice_minutes",
         ]  # fmt: skip
+        # The admin renders help texts as HTML: "<tenant>" must arrive escaped, or the
+        # browser takes it for a tag and shows "///".
+        help_texts = {
+            "slug": escape("The end of the page's public address: /<tenant>/<slug>/."),
+        }
 
 
 def public_url(page: BookingPage) -> str:
