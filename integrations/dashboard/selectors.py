@@ -12,11 +12,19 @@ from typing import Any
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from bookings.models import Question
 from bookings.tenancy import scope_to_user
 from integrations.connection.selectors import connections_needing_reconnect
-from integrations.models import Delivery, DeliveryAttempt, FieldMapping, SalesforceConnection
+from integrations.delivery.selectors import RESENDABLE
+from integrations.models import (
+    Delivery,
+    DeliveryAttempt,
+    FieldMapping,
+    SalesforceConnection,
+    SyncTarget,
+)
 from integrations.salesforce.diagnostics import diagnose
 from integrations.salesforce.errors import is_field_error
 from integrations.salesforce.explanations import Explanation, FieldSource, explain
@@ -334,6 +342,32 @@ def delivery_payload_rows(delivery: Delivery) -> list[PayloadRow]:
     return rows
 
 
+@dataclass
+class AnswerRow:
+    label: str
+    key: str
+    text: str  # the answer in words; "" when the guest left it blank
+
+
+def delivery_answer_rows(delivery: Delivery) -> list[AnswerRow]:
+    """The booking's answers by question (label, key, answer); an unanswered question
+    has an empty `text` (shown as "Not answered", never as "None")."""
+    answers = delivery.booking.answers or {}
+    labels = dict(
+        Question.objects.filter(page_id=delivery.booking.page_id).values_list("key", "label")
+    )
+    rows = []
+    for key, value in answers.items():
+        if isinstance(value, bool):
+            text = "Yes" if value else "No"
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value)
+        else:
+            text = "" if value is None else str(value)
+        rows.append(AnswerRow(labels.get(key, key), key, text))
+    return rows
+
+
 def delivery_explanation(delivery: Delivery) -> Explanation | None:
     """The explanation of the delivery's last error, naming the question behind it."""
     if not delivery.last_error_code:
@@ -345,3 +379,62 @@ def delivery_explanation(delivery: Delivery) -> Explanation | None:
         fields=delivery.last_error_fields or [],
         sources=sources,
     )
+
+
+# -- resend: what is left alone, and why ----------------------------------------------------
+
+
+def resend_skipped(deliveries: QuerySet, *, include_sent: bool = False) -> dict[str, int]:
+    """How many of `deliveries` a resend leaves alone, by status (read before resending)."""
+    resendable = Q(status__in=RESENDABLE)
+    if include_sent:  # as deliveries_resend: only an upsert brings a sent record up to date
+        resendable |= Q(status=Status.SENT, target__write_mode=SyncTarget.WriteMode.UPSERT)
+    rows = (
+        Delivery.objects.filter(pk__in=deliveries.values("pk"))
+        .exclude(resendable)
+        .values("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    return dict(rows)
+
+
+def resend_skipped_reasons(skipped: dict[str, int], *, rebuilt: bool) -> list[str]:
+    """One sentence per status left alone: what happened, why, and what to do instead."""
+    reasons = []
+    for status, count in sorted(skipped.items()):
+        n = {"count": count}
+        if status == Status.SENT and not rebuilt:
+            reasons.append(
+                ngettext(
+                    "%(count)d delivery was not resent: it already reached Salesforce. To "
+                    "send it again with the current mapping, use “Resend with current "
+                    "mapping”.",
+                    "%(count)d deliveries were not resent: they already reached Salesforce. "
+                    "To send them again with the current mapping, use “Resend with current "
+                    "mapping”.",
+                    count,
+                )
+                % n
+            )
+        elif status in (Status.PENDING, Status.SENDING):
+            reasons.append(
+                ngettext(
+                    "%(count)d delivery was not resent: it is being sent right now.",
+                    "%(count)d deliveries were not resent: they are being sent right now.",
+                    count,
+                )
+                % n
+            )
+        else:
+            reasons.append(
+                ngettext(
+                    "%(count)d delivery was not resent: it was created once and is not "
+                    "updated (the target creates records instead of upserting them).",
+                    "%(count)d deliveries were not resent: they were created once and are "
+                    "not updated (the target creates records instead of upserting them).",
+                    count,
+                )
+                % n
+            )
+    return reasons

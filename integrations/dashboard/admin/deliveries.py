@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import ngettext
 
 from bookings.admin_scoping import ReadOnlyAdminMixin, TenantScopedAdmin
 from bookings.models import BookingPage
@@ -96,10 +97,13 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     attempt with Salesforce's answer, the booking's answers and URL parameters, and the
     mapping behind each field."""
 
+    # The first column opens the delivery; it holds no link of its own (a link inside
+    # Django's row link is dropped by the browser, leaving an empty <a>).
     list_display = [
-        "booking_link", "guest", "page", "tenant", "sobject", "status", "last_error_code",
+        "guest", "booking_link", "page", "tenant", "sobject", "status", "last_error_code",
         "error_message", "error_fields", "attempts", "last_attempt",
     ]  # fmt: skip
+    list_display_links = ["guest"]
     list_filter = [
         "status", ErrorCodeFilter, TenantFilter, PageFilter,
         ("created_at", admin.DateFieldListFilter),
@@ -137,7 +141,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     @admin.display(description="booking", ordering="booking_id")
     def booking_link(self, obj: Delivery) -> str:
         url = reverse("admin:bookings_booking_change", args=[obj.booking_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.booking_id)
+        return format_html('<a href="{}">Booking #{}</a>', url, obj.booking_id)
 
     @admin.display(description="guest", ordering="booking__guest_email")
     def guest(self, obj: Delivery) -> str:
@@ -180,17 +184,29 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     @admin.action(description="Resend selected", permissions=["resend"])
     def resend_selected(self, request: HttpRequest, queryset) -> None:
+        skipped = selectors.resend_skipped(queryset)
         count = deliveries_resend(deliveries=queryset)
-        self.message_user(request, f"{count} deliveries queued to resend.", messages.SUCCESS)
+        self._resend_message(request, count, skipped, rebuilt=False)
 
     @admin.action(description="Resend with current mapping", permissions=["resend"])
     def resend_rebuilt(self, request: HttpRequest, queryset) -> None:
+        skipped = selectors.resend_skipped(queryset, include_sent=True)
         count = deliveries_resend(deliveries=queryset, rebuild=True, include_sent=True)
-        self.message_user(
-            request,
-            f"{count} deliveries queued to resend with the current mapping.",
-            messages.SUCCESS,
-        )
+        self._resend_message(request, count, skipped, rebuilt=True)
+
+    def _resend_message(self, request, count: int, skipped: dict[str, int], *, rebuilt: bool):
+        """What was queued, and why the rest was not, in words."""
+        if count:
+            text = ngettext(
+                "%(count)d delivery queued to resend",
+                "%(count)d deliveries queued to resend",
+                count,
+            ) % {"count": count}
+            text += " with the current mapping." if rebuilt else "."
+            self.message_user(request, text, messages.SUCCESS)
+        reasons = selectors.resend_skipped_reasons(skipped, rebuilt=rebuilt)
+        if reasons:
+            self.message_user(request, " ".join(reasons), messages.WARNING)
 
     @admin.action(description="Dismiss selected…", permissions=["resend"])
     def dismiss_selected(self, request: HttpRequest, queryset):
@@ -199,7 +215,10 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             count = services.deliveries_dismiss(
                 deliveries=queryset, user=request.user, reason=form.cleaned_data["reason"]
             )
-            self.message_user(request, f"{count} deliveries dismissed.", messages.SUCCESS)
+            text = ngettext(
+                "%(count)d delivery dismissed.", "%(count)d deliveries dismissed.", count
+            ) % {"count": count}
+            self.message_user(request, text, messages.SUCCESS)
             return None
         selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
         return self._render(
@@ -307,6 +326,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                 and reverse("admin:integrations_synctarget_change", args=[obj.target_id]),
                 attempts=list(obj.attempt_log.all()),
                 payload_rows=selectors.delivery_payload_rows(obj),
+                answer_rows=selectors.delivery_answer_rows(obj),
                 explanation=selectors.delivery_explanation(obj),
                 can_resend=self.has_resend_permission(request, obj),
                 resendable=obj.status in RESENDABLE,
