@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from bookings.admin_scoping import TenantScopedAdmin
-from integrations.connection import services
+from integrations.connection import selectors, services
 from integrations.models import SalesforceConnection
 from integrations.salesforce.diagnostics import diagnose
 
@@ -49,6 +49,7 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
                 obj.last_error_code, obj.last_error_message, connected_at=obj.connected_at
             )
             extra_context["can_act"] = self.has_change_permission(request, obj)
+            extra_context["connect_label"] = selectors.connect_button_label(obj)
         # Nothing to save by hand: every field is Salesforce's.
         extra_context.update(
             show_save=False, show_save_and_continue=False, show_save_and_add_another=False
