@@ -161,6 +161,10 @@ class SyncTargetAdmin(TenantScopedAdmin):
             panel["stored_problems"] = problem_rows(
                 problems_from_dicts(obj.problems), specs, mapping.questions
             )
+            if request.method == "GET":
+                panel["current_warnings"] = problem_rows(
+                    selectors.target_warnings(obj, mapping), specs, mapping.questions
+                )
             panel["unused_url_keys"] = selectors.target_unused_url_keys(obj)
             panel["url_mappings"] = [s.sf_field for s in specs if s.source_kind == "url_param"]
         return panel
@@ -257,11 +261,12 @@ class SyncTargetAdmin(TenantScopedAdmin):
         questions = scope_to_user(Question.objects.all(), request.user, role=self.manage_role)
         question = get_object_or_404(questions, pk=question_id)
         services.question_make_required(question=question)
+        text = f"Question “{question.label}” is now required: guests must answer it."
+        if "application/json" in request.headers.get("Accept", ""):
+            # From the mapping page's script: the unsaved form stays as it is.
+            return JsonResponse({"question": question.pk, "key": question.key, "message": text})
         self.message_user(
-            request,
-            f'Question "{question.label}" is now required: guests must answer it. '
-            "Save the mappings again if they were refused.",
-            messages.SUCCESS,
+            request, f"{text} Save the mappings again if they were refused.", messages.SUCCESS
         )
         page_url = reverse("admin:bookings_bookingpage_change", args=[question.page_id])
         return self._back(request, page_url)

@@ -20,6 +20,7 @@ from integrations.mappings.records import record_for, target_mapping_specs
 from integrations.models import SalesforceConnection, SObjectSchema, SyncTarget
 from integrations.salesforce import schema as sf_schema
 from integrations.salesforce.mapping import BOOKING_FACTS, MappingSpec, Problem, SourceKind
+from integrations.salesforce.mapping_rules import mapping_problems
 from integrations.salesforce.payload import UnusedUrlKey, unused_url_keys
 from integrations.salesforce.record_check import record_check
 
@@ -297,3 +298,13 @@ def targets_needing_attention(connection: SalesforceConnection) -> list[SyncTarg
     """Targets of the connection's tenant whose last schema check found errors (drift)."""
     targets = SyncTarget.objects.filter(page__tenant_id=connection.tenant_id).select_related("page")
     return [t for t in targets if target_error_count(t)]
+
+
+def target_warnings(target: SyncTarget, context: MappingContext) -> list[Problem]:
+    """What the saved mappings would be warned about now (saved anyway), from the cached
+    describe: shown on the page with their one-click fixes, not only after each save."""
+    if context.describe is None:
+        return []
+    specs = target_mapping_specs(target, questions=context.questions)
+    problems = mapping_problems(context.describe, specs, write_mode=target.core_write_mode)
+    return [p for p in problems if not p.is_error]
