@@ -11,11 +11,12 @@ from typing import Any
 
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from bookings.models import Question
-from bookings.tenancy import scope_to_user
+from bookings.models import BookingPage, Question
+from bookings.tenancy import scope_to_user, tenants_for
 from integrations.connection.selectors import connections_needing_reconnect
 from integrations.delivery.selectors import RESENDABLE
 from integrations.models import (
@@ -438,3 +439,70 @@ def resend_skipped_reasons(skipped: dict[str, int], *, rebuilt: bool) -> list[st
                 % n
             )
     return reasons
+
+
+# -- filters and jobs in words ------------------------------------------------------------------
+
+FILTER_LABELS = {
+    "status__exact": "Status",
+    "code": "Salesforce error",
+    "tenant": "Tenant",
+    "page": "Booking page",
+    "q": "Search",
+    "created_at__gte": "Created from",
+    "created_at__lt": "Created before",
+}
+NOT_FILTERS = {"o", "p", "_changelist_filters", "e"}
+
+
+def filter_description(user, query: str) -> list[tuple[str, str]]:
+    """The deliveries list's filter (its query string) as (what, value) pairs in words,
+    e.g. ("Status", "Failed") for status__exact=failed; other tenants' names never."""
+    described = []
+    for name, value in QueryDict(query).items():
+        if name in NOT_FILTERS or not value:
+            continue
+        label = FILTER_LABELS.get(name, name.replace("__", " ").replace("_", " ").capitalize())
+        described.append((label, _filter_value(user, name, value)))
+    return described
+
+
+def _filter_value(user, name: str, value: str) -> str:
+    if name == "status__exact":
+        return dict(Status.choices).get(value, value)
+    if name == "tenant" and value.isdigit():
+        tenant = tenants_for(user).filter(pk=int(value)).first()
+        return tenant.name if tenant else value
+    if name == "page" and value.isdigit():
+        page = scope_to_user(BookingPage.objects.all(), user).filter(pk=int(value)).first()
+        return page.title if page else value
+    if name.startswith("created_at"):
+        return value[:10]
+    return value
+
+
+@dataclass
+class JobOutcome:
+    """Where a resend job's deliveries are now."""
+
+    sent: int = 0
+    failed: int = 0
+    on_the_way: int = 0  # pending, sending, retrying
+    other: int = 0  # held, dismissed
+
+
+def job_outcome(job) -> JobOutcome:
+    """How many of the job's deliveries reached Salesforce since, failed again, or are
+    still on their way (one query)."""
+    counts = dict(
+        Delivery.objects.filter(pk__in=job.delivery_ids)
+        .values("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    return JobOutcome(
+        sent=counts.get(Status.SENT, 0),
+        failed=counts.get(Status.FAILED, 0),
+        on_the_way=sum(counts.get(s, 0) for s in (Status.PENDING, Status.SENDING, Status.RETRYING)),
+        other=sum(counts.get(s, 0) for s in (Status.HELD, Status.DISMISSED)),
+    )

@@ -264,7 +264,8 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             return HttpResponseRedirect(url)
         return self._render(
             request, "resend_all", "Resend all matching", count=queryset.count(),
-            query=request.GET.urlencode(), filters=sorted(request.GET.items()),
+            query=request.GET.urlencode(),
+            filters=selectors.filter_description(request.user, request.GET.urlencode()),
         )  # fmt: skip
 
     def resend_view(self, request: HttpRequest, object_id: str):

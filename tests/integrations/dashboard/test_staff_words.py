@@ -8,7 +8,13 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from integrations.models import Delivery
-from tests.factories import BookingFactory, DeliveryFactory, QuestionFactory, failed_deliveries
+from tests.factories import (
+    BookingFactory,
+    DeliveryAttemptFactory,
+    DeliveryFactory,
+    QuestionFactory,
+    failed_deliveries,
+)
 from tests.integrations.dashboard.test_dashboard import page_with_company_question
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +88,53 @@ def test_delivery_page_says_not_answered_instead_of_none(page_a, admin_a, client
     answers = answers[: answers.index("</table>")]
     assert "Budget" in answers and "Not answered" in answers
     assert "None" not in answers
+
+
+# -- defect 15 ----------------------------------------------------------------------------------
+
+
+def test_chart_counts_attempts_and_deliveries_and_has_axes(page_a, admin_a, client_for):
+    [retried, *_] = failed_deliveries(page_a, 3)
+    DeliveryAttemptFactory(delivery=retried)  # one delivery failed twice: 4 attempts
+    response = client_for(admin_a).get(reverse("admin:integrations_delivery_summary"))
+    html = response.content.decode()
+    assert "4 failed attempts on 3 deliveries" in " ".join(html.split())
+    assert 'id="x-axis"' in html and 'id="y-axis"' in html
+    assert response.context["summary"].counts[Delivery.Status.FAILED] == 3
+
+
+def test_sidebar_marks_failed_posts_not_deliveries_on_failed_posts(admin_a, client_for):
+    html = client_for(admin_a).get(reverse("admin:integrations_delivery_summary")).content.decode()
+    start = html.index('id="nav-sidebar"')
+    sidebar = html[start : html.index("</nav>", start)]
+    current = re.findall(r'<a href="([^"]+)"[^>]*aria-current="page"', sidebar)
+    assert current == [reverse("admin:integrations_delivery_summary")]
+
+
+def test_bulk_resend_pages_describe_the_filter_in_words(page_a, admin_a, client_for):
+    failed_deliveries(page_a, 2)
+    client = client_for(admin_a)
+    url = reverse("admin:integrations_delivery_resend_all")
+    query = f"?status__exact=failed&page={page_a.pk}&code=REQUIRED_FIELD_MISSING"
+    html = client.get(url + query).content.decode()
+    assert "Status: <strong>Failed</strong>" in html
+    assert f"Booking page: <strong>{page_a.title}</strong>" in html
+    assert "status__exact" not in html.split('id="resend-filters"')[1].split("</ul>")[0]
+
+    job_page = client.post(url + query, follow=True)
+    job = job_page.context["original"]
+    Delivery.objects.filter(pk=job.delivery_ids[0]).update(status=Delivery.Status.SENT)
+    html = client.get(reverse("admin:integrations_resendjob_change", args=[job.pk])).content
+    text = " ".join(html.decode().split())
+    assert "<strong>1</strong> reached Salesforce" in text
+    assert "Status: <strong>Failed</strong>" in text
+    assert "status__exact=failed</div>" not in text
+
+
+def test_favicon_is_served(client):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith("leadsync/favicon.svg")
+    assert finders.find("leadsync/favicon.svg")
