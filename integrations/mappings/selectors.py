@@ -165,15 +165,36 @@ class Preview:
     url_params_posted: dict[str, Any] = field(default_factory=dict)
     url_params_ignored: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    sources: dict[str, str] = field(default_factory=dict)  # field -> where it came from
 
     @property
     def operation(self) -> str:
-        """The REST call the record goes out with."""
+        """The REST call the record goes out with (for the JSON form, for developers)."""
         target = self.target
         if target.write_mode == SyncTarget.WriteMode.UPSERT and target.key_field:
             key = self.record.get(target.key_field, "<booking id>")
             return f"PATCH /sobjects/{target.sobject}/{target.key_field}/{key}"
         return f"POST /sobjects/{target.sobject}/"
+
+    @property
+    def summary(self) -> str:
+        """What sending the record does, in words for staff."""
+        target = self.target
+        if target.write_mode == SyncTarget.WriteMode.UPSERT and target.key_field:
+            return (
+                f"Creates a {target.sobject}, or updates the one whose {target.key_field} "
+                "holds this booking's id: sending it again never makes a second record."
+            )
+        return f"Creates a new {target.sobject}."
+
+    @property
+    def rows(self) -> list[tuple[str, Any, str]]:
+        """(field, value, where it came from), in the record's order."""
+        return [
+            (name, value, self.sources.get(name, ""))
+            for name, value in self.record.items()
+            if name != "attributes"
+        ]
 
     @property
     def record_json(self) -> str:
@@ -277,10 +298,33 @@ def target_preview(
     preview.record = record_for(
         target=target, booking=booking, describe=context.describe, specs=specs
     )
+    preview.sources = spec_sources(target, specs, context.questions)
     preview.problems = record_check(
         context.describe, preview.record, write_mode=target.core_write_mode
     )
     return preview
+
+
+def spec_sources(
+    target: SyncTarget, specs: list[MappingSpec], questions: list[Question]
+) -> dict[str, str]:
+    """Where each field's value comes from, in words (by Salesforce field)."""
+    labels = {q.key: q.label for q in questions}
+    sources = {}
+    for spec in specs:
+        if spec.source_kind is SourceKind.QUESTION:
+            text = f"Question “{labels.get(spec.source_key, spec.source_key)}”"
+        elif spec.source_kind is SourceKind.BOOKING:
+            fact = BOOKING_FACTS.get(spec.source_key)
+            text = f"Booking: {fact.label.lower()}" if fact else spec.source_key
+        elif spec.source_kind is SourceKind.URL_PARAM:
+            text = f"Link parameter “{spec.sf_field}”"
+        else:
+            text = "Always this value"
+        sources[spec.sf_field] = text
+    if target.key_field:
+        sources.setdefault(target.key_field, "The booking's id")
+    return sources
 
 
 # -- problems stored on targets ----------------------------------------------------------------
