@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import escape
 
 from bookings import services
+from bookings.admin_a11y import LabelledTabularInline
 from bookings.admin_scoping import (
     ADMIN_ROLE,
     TenantScopedAdmin,
@@ -51,7 +52,7 @@ class MembershipAdmin(TenantScopedAdmin):
     manage_role = ADMIN_ROLE
 
 
-class MembershipInline(TenantScopedInlineMixin, admin.TabularInline):
+class MembershipInline(TenantScopedInlineMixin, LabelledTabularInline):
     model = Membership
     extra = 0
     manage_role = ADMIN_ROLE

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.html import escape, format_html, format_html_join
 
 from bookings import services
+from bookings.admin_a11y import LabelledTabularInline
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin, is_superuser
 from bookings.models import Booking, BookingPage, Question, Weekday
 
@@ -35,7 +36,7 @@ class QuestionForm(forms.ModelForm):
         widgets = {"help_text": forms.TextInput(attrs={"size": 30})}
 
 
-class QuestionInline(TenantScopedInlineMixin, admin.TabularInline):
+class QuestionInline(TenantScopedInlineMixin, LabelledTabularInline):
     model = Question
     form = QuestionForm
     extra = 0

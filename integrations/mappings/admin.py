@@ -26,6 +26,7 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
 
+from bookings.admin_a11y import LabelledTabularInline
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin
 from bookings.models import Booking, BookingPage, Question
 from bookings.tenancy import scope_to_user
@@ -45,7 +46,7 @@ CONTEXT_ATTR = "_leadsync_mapping_context"
 KNOWN_OBJECTS = ("Lead", "Contact", "Account")
 
 
-class FieldMappingInline(TenantScopedInlineMixin, admin.TabularInline):
+class FieldMappingInline(TenantScopedInlineMixin, LabelledTabularInline):
     model = FieldMapping
     form = FieldMappingForm
     formset = FieldMappingFormSet
