@@ -103,12 +103,10 @@ class Cause:
     message: str
     latest: dt.datetime | None
     explanation: Explanation
-
-    @property
-    def salesforce_changed(self) -> bool:
-        """A field's definition in Salesforce no longer fits the mapping (the schema is
-        re-read and the target re-checked by itself after such a failure)."""
-        return is_field_error(self.code)
+    #: A field's definition in Salesforce no longer fits the mapping: a field-related error
+    #: on a field the target's last schema check (re-run by itself after such a failure)
+    #: found broken.
+    salesforce_changed: bool = False
 
 
 def failure_causes(deliveries: QuerySet, *, limit: int = MAX_CAUSES) -> list[Cause]:
@@ -129,8 +127,21 @@ def failure_causes(deliveries: QuerySet, *, limit: int = MAX_CAUSES) -> list[Cau
         .annotate(count=Count("pk"), message=Max("last_error_message"), latest=Max("updated_at"))
         .order_by("-count", "booking__page__tenant__name", "booking__page__title")[:limit]
     )
-    sources = field_sources({r["target_id"] for r in rows if r["target_id"]})
-    return [_cause(row, sources.get(row["target_id"], {})) for row in rows]
+    target_ids = {r["target_id"] for r in rows if r["target_id"]}
+    sources = field_sources(target_ids)
+    broken = {
+        pk: {p.get("field") for p in problems or [] if isinstance(p, dict)}
+        for pk, problems in SyncTarget.objects.filter(pk__in=target_ids).values_list(
+            "pk", "problems"
+        )
+    }
+    causes = [_cause(row, sources.get(row["target_id"], {})) for row in rows]
+    for cause in causes:
+        fields = broken.get(cause.target_id, set())
+        cause.salesforce_changed = is_field_error(cause.code) and bool(
+            fields & set(cause.fields) if cause.fields else fields
+        )
+    return causes
 
 
 def _cause(row: dict[str, Any], sources: dict[str, FieldSource]) -> Cause:

@@ -155,3 +155,21 @@ def test_errors_that_are_not_about_fields_re_read_nothing(sf_connection, tenant_
             == []
         )
     send.assert_not_called()
+
+
+def test_only_failures_the_schema_check_confirms_are_grouped_as_salesforce_changed(
+    tenant_a, admin_a, client_for
+):
+    from tests.factories import failed_deliveries
+
+    page = lead_page_with_target(tenant=tenant_a)
+    target = page.sync_targets.get()
+    failed_deliveries(page, 2, code="REQUIRED_FIELD_MISSING", fields=("Company",))
+    summary = client_for(admin_a).get(reverse("admin:integrations_delivery_summary"))
+    assert not summary.context["summary"].changed_causes  # a guest left it blank
+
+    target.problems = [{"field": "Company", "code": "INVALID_FIELD_FOR_INSERT_UPDATE",
+                        "message": "read-only", "fix": "", "severity": "error"}]  # fmt: skip
+    target.save()
+    summary = client_for(admin_a).get(reverse("admin:integrations_delivery_summary"))
+    assert [c.fields for c in summary.context["summary"].changed_causes] == [["Company"]]
