@@ -34,7 +34,7 @@ class HostSite:
                f"<h1>Acme Ltd</h1>{body}</body></html>".encode()  # fmt: skip
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
+            def do_GET(self):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.end_headers()
