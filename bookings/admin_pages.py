@@ -63,6 +63,11 @@ class BookingPageForm(forms.ModelForm):
             "slug": escape("The end of the page's public address: /<tenant>/<slug>/."),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:  # a new page: bookable on weekdays until told otherwise
+            self.initial.setdefault("weekdays", [d.value for d in Weekday][:5])
+
 
 def public_url(page: BookingPage) -> str:
     return f"{settings.SITE_URL}{page.get_absolute_url()}"

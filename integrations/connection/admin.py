@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from bookings.admin_scoping import TenantScopedAdmin
 from integrations.connection import selectors, services
@@ -34,6 +35,15 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
         for connection in queryset:
             services.connection_disconnect(connection=connection)
         super().delete_queryset(request, queryset)
+
+    def response_add(self, request: HttpRequest, obj, post_url_continue=None):
+        # A new connection has nothing to save but its tenant: go straight to its page,
+        # where "Connect Salesforce" is.
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        return HttpResponseRedirect(
+            reverse("admin:integrations_salesforceconnection_change", args=[obj.pk])
+        )
 
     def get_fields(self, request: HttpRequest, obj=None):
         return ["tenant"] if obj is None else list(self.shown_fields)

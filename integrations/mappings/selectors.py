@@ -245,6 +245,17 @@ def _sample_answer(question: Question) -> Any:
     }.get(question.kind, text[:limit] if limit else text)
 
 
+def sample_answers(page: BookingPage) -> dict[str, Any]:
+    """A plausible answer to each of the page's questions, as a guest would send them."""
+    answers = {}
+    for question in page.questions.all():
+        value = _sample_answer(question)
+        answers[question.key] = (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+    return answers
+
+
 def sample_booking(
     target: SyncTarget, *, describe: dict | None, specs: list[MappingSpec]
 ) -> Booking:

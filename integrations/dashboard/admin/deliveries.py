@@ -15,7 +15,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -25,10 +25,11 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import ngettext
 
-from bookings.admin_scoping import ReadOnlyAdminMixin, TenantScopedAdmin
-from bookings.models import BookingPage
+from bookings.admin_scoping import ReadOnlyAdminMixin, TenantScopedAdmin, user_may
+from bookings.models import BookingPage, Tenant
+from bookings.services import SlotTaken
 from bookings.tenancy import scope_to_user, tenants_for
-from integrations.dashboard import selectors, services
+from integrations.dashboard import onboarding, selectors, services
 from integrations.delivery.selectors import RESENDABLE
 from integrations.delivery.services import deliveries_resend
 from integrations.models import Delivery, DeliveryAttempt
@@ -126,6 +127,11 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         return [
             path("summary/", wrap(self.summary_view), name=f"{name}_summary"),
             path("resend-all/", wrap(self.resend_all_view), name=f"{name}_resend_all"),
+            path(
+                "setup/<int:tenant_id>/test-booking/",
+                wrap(self.test_booking_view),
+                name=f"{name}_test_booking",
+            ),
             path("<path:object_id>/resend/", wrap(self.resend_view), name=f"{name}_resend"),
             path("<path:object_id>/dismiss/", wrap(self.dismiss_view), name=f"{name}_dismiss"),
             *super().get_urls(),
@@ -267,6 +273,30 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             query=request.GET.urlencode(),
             filters=selectors.filter_description(request.user, request.GET.urlencode()),
         )  # fmt: skip
+
+    def test_booking_view(self, request: HttpRequest, tenant_id: int):
+        """The guided setup's "Send a test booking" (POST): a sample guest books the
+        tenant's page; the admin home then shows the record it created."""
+        if request.method != "POST" or not user_may(request, tenant_id, role=None):
+            raise PermissionDenied
+        setup = onboarding.tenant_setup(get_object_or_404(Tenant, pk=tenant_id))
+        if not setup.can_test or setup.page is None:
+            self.message_user(
+                request, "Finish the steps above first: " + setup.next_step.text, messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:index"))
+        try:
+            booking = services.test_booking_send(page=setup.page)
+        except (ValueError, ValidationError, SlotTaken) as error:
+            text = "; ".join(getattr(error, "messages", None) or [str(error)])
+            self.message_user(request, f"The test booking was not made: {text}", messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Test booking made for {booking.guest_name}: it is on its way to Salesforce.",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:index") + "#setup")
 
     def resend_view(self, request: HttpRequest, object_id: str):
         delivery = get_object_or_404(self.get_queryset(request), pk=object_id)
