@@ -186,8 +186,8 @@ def _test_step(setup: Setup) -> Step:
     if delivery.status == Delivery.Status.SENT:
         return Step(
             "test", title, DONE,
-            f"{delivery.booking.guest_name}'s booking created {delivery.sobject} "
-            f"{delivery.sf_record_id} in Salesforce.", delivery_url, "See the delivery",
+            f"The test booking created {delivery.sobject} {delivery.sf_record_id} in "
+            "Salesforce.", delivery_url, "See the delivery",
             record_url=delivery_record_url(delivery),
         )  # fmt: skip
     if delivery.status in (Delivery.Status.FAILED, Delivery.Status.HELD):
