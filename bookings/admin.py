@@ -5,8 +5,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest
+from django.utils.html import escape
 
 from bookings import services
+from bookings.admin_a11y import LabelledTabularInline
 from bookings.admin_scoping import (
     ADMIN_ROLE,
     TenantScopedAdmin,
@@ -28,6 +30,13 @@ class TenantAdmin(TenantScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     manage_role = ADMIN_ROLE
 
+    def get_form(self, request, obj=None, **kwargs):
+        # The admin renders help texts as HTML: "<slug>" must arrive escaped.
+        kwargs.setdefault("help_texts", {})["slug"] = escape(
+            "The start of your public booking addresses: /<slug>/<page>/."
+        )
+        return super().get_form(request, obj, **kwargs)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return is_superuser(request)  # tenants are created by the platform
 
@@ -43,7 +52,7 @@ class MembershipAdmin(TenantScopedAdmin):
     manage_role = ADMIN_ROLE
 
 
-class MembershipInline(TenantScopedInlineMixin, admin.TabularInline):
+class MembershipInline(TenantScopedInlineMixin, LabelledTabularInline):
     model = Membership
     extra = 0
     manage_role = ADMIN_ROLE

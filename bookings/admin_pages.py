@@ -4,9 +4,10 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 
 from bookings import services
+from bookings.admin_a11y import LabelledTabularInline
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin, is_superuser
 from bookings.models import Booking, BookingPage, Question, Weekday
 
@@ -35,7 +36,7 @@ class QuestionForm(forms.ModelForm):
         widgets = {"help_text": forms.TextInput(attrs={"size": 30})}
 
 
-class QuestionInline(TenantScopedInlineMixin, admin.TabularInline):
+class QuestionInline(TenantScopedInlineMixin, LabelledTabularInline):
     model = Question
     form = QuestionForm
     extra = 0
@@ -56,6 +57,16 @@ class BookingPageForm(forms.ModelForm):
             "tenant", "title", "slug", "description", "host", "active", "timezone", "weekdays",
             "day_start", "day_end", "duration_minutes", "horizon_days", "min_notice_minutes",
         ]  # fmt: skip
+        # The admin renders help texts as HTML: "<tenant>" must arrive escaped, or the
+        # browser takes it for a tag and shows "///".
+        help_texts = {
+            "slug": escape("The end of the page's public address: /<tenant>/<slug>/."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:  # a new page: bookable on weekdays until told otherwise
+            self.initial.setdefault("weekdays", [d.value for d in Weekday][:5])
 
     def clean(self) -> dict:
         data = super().clean()

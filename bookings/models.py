@@ -2,6 +2,7 @@
 the admin scoping mixin and the isolation tests rely on it."""
 
 import datetime
+import re
 import uuid
 import zoneinfo
 
@@ -37,6 +38,22 @@ def validate_tenant_slug(value: str) -> None:
         raise ValidationError(f"{value!r} is used by the site's own URLs; choose another slug.")
 
 
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def validate_origins(value: str) -> None:
+    """One origin (scheme://host[:port]) per line: what a browser compares for framing."""
+    bad = [
+        line.strip()
+        for line in value.splitlines()
+        if line.strip() and not ORIGIN.match(line.strip().rstrip("/"))
+    ]
+    if bad:
+        raise ValidationError(
+            f"Not a site address: {', '.join(bad)}. Write e.g. https://www.example.com (no path)."
+        )
+
+
 class Tenant(models.Model):
     """A customer company. Everything it owns is reachable through `tenant_path`."""
 
@@ -49,6 +66,13 @@ class Tenant(models.Model):
     )
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    embed_origins = models.TextField(
+        "Sites that may embed your booking pages",
+        blank=True,
+        validators=[validate_origins],
+        help_text="One site per line, as it appears in the browser's address bar up to the "
+        "first slash, e.g. https://www.example.com. Other sites cannot show your pages.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -56,6 +80,12 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        return [
+            line.strip().rstrip("/") for line in self.embed_origins.splitlines() if line.strip()
+        ]
 
 
 class Membership(models.Model):

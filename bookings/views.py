@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from bookings import embed
 from bookings.answers import TIMEZONE_CHOICES
 from bookings.forms import BookingForm, PageAnswersForm, slot_choices
 from bookings.ics import booking_ics
@@ -61,8 +63,13 @@ def _error_summary(*forms) -> list[tuple[str, str]]:
     return summary
 
 
+@csrf_exempt  # checked below, except in the embedded variant (see bookings.embed)
 @require_http_methods(["GET", "POST"])
 def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> HttpResponse:
+    embedded = embed.embed_requested(request)
+    refused = embed.csrf_refusal(request, embedded=embedded)
+    if refused is not None:
+        return refused
     page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
     questions = page_questions(page)
     posted = request.method == "POST"
@@ -84,7 +91,7 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     if submitting:
         if form.is_bot():
             return HttpResponse(BOT_REFUSED, status=400, content_type="text/plain")
-        booked = _submit(request, page, form, answers_form, zone)
+        booked = _submit(request, page, form, answers_form, zone, embedded=embedded)
         if booked is not None:
             return booked
 
@@ -101,15 +108,18 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
             "detect_zone": not posted and zone_is_default,
             "tz_cookie": TZ_COOKIE,
             "show_times": SHOW_TIMES,
+            "embedded": embedded,
         },
     )
+    if embedded:
+        embed.embed_allow(response, page.tenant)
     if showing_times:
         response.set_cookie(TZ_COOKIE, str(zone), max_age=365 * 86400, samesite="Lax")
     return response
 
 
 def _submit(
-    request: HttpRequest, page: BookingPage, form, answers_form, zone
+    request: HttpRequest, page: BookingPage, form, answers_form, zone, *, embedded: bool
 ) -> HttpResponse | None:
     """Book the posted slot: the redirect to the confirmation, or None with the errors on
     the forms (the page is shown again)."""
@@ -125,7 +135,7 @@ def _submit(
                 timezone=str(zone),
             ),
             answers=answers_form.answers(),
-            url_params=url_params_from_query(request.META.get("QUERY_STRING", "")),
+            url_params=_url_params(request),
         )
     except SlotTaken:
         form.add_error("slot", ValidationError(SLOT_TAKEN, code="taken"))
@@ -134,8 +144,15 @@ def _submit(
     except ValidationError as e:
         _add_service_errors(e, form, answers_form)
     else:
-        return redirect(confirmation_url(booking))
+        url = confirmation_url(booking)
+        return redirect(embed.embed_url(url) if embedded else url)
     return None
+
+
+def _url_params(request: HttpRequest) -> dict:
+    params = url_params_from_query(request.META.get("QUERY_STRING", ""))
+    params.pop(embed.EMBED_PARAM, None)  # how the page was shown, not what the guest brought
+    return params
 
 
 def _add_service_errors(error: ValidationError, form, answers_form) -> None:
@@ -157,7 +174,8 @@ def booking_confirmation(request: HttpRequest, tenant_slug: str, page_slug: str,
     booking = booking_get_public(tenant_slug=tenant_slug, page_slug=page_slug, uid=uid)
     page = booking.page
     zone, _ = _zone(page, booking.guest_timezone)
-    return render(
+    embedded = embed.embed_requested(request)
+    response = render(
         request,
         "bookings/confirmation.html",
         {
@@ -168,8 +186,10 @@ def booking_confirmation(request: HttpRequest, tenant_slug: str, page_slug: str,
             "starts_at": booking.starts_at.astimezone(zone),
             "ends_at": booking.ends_at.astimezone(zone),
             "ics_url": reverse("bookings:ics", args=[tenant_slug, page_slug, uid]),
+            "embedded": embedded,
         },
     )
+    return embed.embed_allow(response, page.tenant) if embedded else response
 
 
 @require_GET

@@ -35,7 +35,8 @@ def demo_setup() -> DemoTenant:
 @transaction.atomic
 def demo_connection_setup(demo: DemoTenant) -> SalesforceConnection:
     """The demo tenant's connection to the local emulator: a seeded refresh token and no
-    access token, so the first call refreshes. Left alone once it exists."""
+    access token, so the first call refreshes. On a later run (a fresh emulator) it takes
+    the seed again, unless staff disconnected it or pointed it elsewhere."""
     connection, created = SalesforceConnection.objects.get_or_create(
         tenant=demo.tenant,
         defaults={
@@ -49,10 +50,24 @@ def demo_connection_setup(demo: DemoTenant) -> SalesforceConnection:
             "connected_at": timezone.now(),
         },
     )
-    if created:
+    if created or _emulator_forgot(connection):
+        # `make run` starts a fresh emulator beside this command: it knows only the seeded
+        # refresh token, not the ones it issued before it stopped (a reconnect's). Take the
+        # seed again, rather than have "Test connection" blame the Refresh Token Policy.
         connection.refresh_token = DEMO_SEED_REFRESH_TOKEN
-        connection.save(update_fields=["refresh_token_encrypted"])
+        connection.access_token_encrypted = ""
+        connection.status = SalesforceConnection.Status.CONNECTED
+        connection.last_error_code = connection.last_error_message = ""
+        connection.save()
     return connection
+
+
+def _emulator_forgot(connection: SalesforceConnection) -> bool:
+    """A demo connection to the local emulator that staff did not disconnect on purpose."""
+    return (
+        connection.login_host == DEMO_EMULATOR_HOST
+        and connection.status != SalesforceConnection.Status.DISABLED
+    )
 
 
 Source = FieldMapping.SourceKind

@@ -2,7 +2,9 @@
 
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 # The admin's own login form is replaced by allauth's (rate limits, MFA); a logged-in
@@ -14,6 +16,9 @@ admin.site.index_title = "Bookings to Salesforce"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # Browsers ask for /favicon.ico whatever the page says; the icon is a static file, its
+    # URL looked up per request (in production the manifest exists only after collectstatic).
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("leadsync/favicon.svg"))),
     path("admin/", include("bookings.admin_urls")),  # must win over admin.site.urls
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

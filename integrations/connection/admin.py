@@ -2,12 +2,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
 from bookings.admin_scoping import TenantScopedAdmin
 from bookings.tenancy import scope_to_user
-from integrations.connection import services
+from integrations.connection import selectors, services
 from integrations.connection.directory import Directory, org_directory
 from integrations.models import SalesforceConnection, SalesforceUserLink
 from integrations.salesforce.diagnostics import diagnose
@@ -41,6 +42,15 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
             services.connection_disconnect(connection=connection)
         super().delete_queryset(request, queryset)
 
+    def response_add(self, request: HttpRequest, obj, post_url_continue=None):
+        # A new connection has nothing to save but its tenant: go straight to its page,
+        # where "Connect Salesforce" is.
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        return HttpResponseRedirect(
+            reverse("admin:integrations_salesforceconnection_change", args=[obj.pk])
+        )
+
     def get_fields(self, request: HttpRequest, obj=None):
         return ["tenant"] if obj is None else list(self.shown_fields)
 
@@ -55,6 +65,7 @@ class SalesforceConnectionAdmin(TenantScopedAdmin):
                 obj.last_error_code, obj.last_error_message, connected_at=obj.connected_at
             )
             extra_context["can_act"] = self.has_change_permission(request, obj)
+            extra_context["connect_label"] = selectors.connect_button_label(obj)
         # Nothing to save by hand: every field is Salesforce's.
         extra_context.update(
             show_save=False, show_save_and_continue=False, show_save_and_add_another=False

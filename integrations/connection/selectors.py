@@ -21,3 +21,15 @@ def connections_needing_reconnect(user) -> QuerySet:
         status=SalesforceConnection.Status.NEEDS_RECONNECT
     ).select_related("tenant")
     return scope_to_user(queryset, user).order_by("tenant__name")
+
+
+def connect_button_label(connection: SalesforceConnection) -> str:
+    """The connection page's connect button. Every fix text says “Connect Salesforce”, so
+    that is its name whenever something needs fixing; only a working connection offers to
+    “Reconnect” (e.g. to switch to another Salesforce user)."""
+    working = connection.status == SalesforceConnection.Status.CONNECTED and connection.has_tokens
+    return (
+        "Reconnect Salesforce"
+        if working and not connection.last_error_code
+        else ("Connect Salesforce")
+    )

@@ -147,9 +147,20 @@ def connection_test(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_change_url(connection))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def connection_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: ask first (it stops every booking from reaching Salesforce). POST: revoke."""
     connection = selectors.connection_get_for_user(request.user, pk)
+    if request.method == "GET":
+        return _page(
+            request,
+            "integrations/disconnect.html",
+            {
+                "title": f"Disconnect Salesforce for {connection.tenant}?",
+                "connection": connection,
+                "change_url": _change_url(connection),
+            },
+        )
     error = services.connection_disconnect(connection=connection)
     if error is None:
         messages.success(request, "Salesforce is disconnected; LeadSync's access was revoked.")

@@ -17,9 +17,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bookings.models import Booking, BookingPage
+from bookings.selectors import page_free_slots
+from bookings.services import Guest, booking_submit
 from integrations import enqueue
+from integrations.dashboard.onboarding import TEST_GUEST_EMAIL, TEST_GUEST_NAME
 from integrations.delivery.selectors import RESENDABLE
 from integrations.delivery.services import deliveries_resend
+from integrations.mappings.selectors import sample_answers
 from integrations.models import Delivery, DeliveryAttempt, ResendJob
 
 logger = logging.getLogger(__name__)
@@ -150,6 +155,28 @@ def resend_job_fail(*, job_id: int, error: str) -> None:
     """Record that a job stopped on an unexpected error (shown on its page)."""
     ResendJob.objects.filter(pk=job_id).exclude(status=ResendJob.Status.DONE).update(
         status=ResendJob.Status.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
+# -- the guided setup's test booking ------------------------------------------------------------
+
+
+def test_booking_send(*, page: BookingPage) -> Booking:
+    """Book the page's first free time for a sample guest with a plausible answer to every
+    question, exactly as a guest would (the outbox then sends it to Salesforce).
+
+    Returns the booking. Raises ValueError when the page offers no free time, and
+    bookings' ValidationError / SlotTaken as booking_submit does.
+    """
+    slots = page_free_slots(page)
+    if not slots:
+        raise ValueError("The page offers no free time to book in the coming days.")
+    return booking_submit(
+        page=page,
+        slot=slots[0],
+        guest=Guest(name=TEST_GUEST_NAME, email=TEST_GUEST_EMAIL),
+        answers=sample_answers(page),
+        url_params={},
     )
 
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from bookings.admin_a11y import LabelledTabularInline
 from bookings.admin_pages import BookingAdmin
 from bookings.admin_scoping import TenantScopedInlineMixin
 from bookings.models import Booking
@@ -21,7 +22,7 @@ from integrations.delivery.selectors import delivery_record_url
 from integrations.models import Delivery
 
 
-class DeliveryInline(TenantScopedInlineMixin, admin.TabularInline):
+class DeliveryInline(TenantScopedInlineMixin, LabelledTabularInline):
     """Read-only: deliveries move only through the pipeline's services."""
 
     model = Delivery

@@ -283,6 +283,7 @@ def _record(claim: Claim, entries: list[Entry], report: PushReport, recorded: se
     """Record `entries`; raise ConnectionRefused after recording when one of them says
     Salesforce refuses the connection."""
     outcomes_record(claim, entries, report)
+    services.schema_recheck_after_failures(entries=entries)  # Salesforce may have changed
     recorded.update(delivery.pk for delivery, _, _ in entries)
     refused = [o for _, o, _ in entries if _refuses_connection(o)]
     if refused:

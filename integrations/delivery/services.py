@@ -35,9 +35,10 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -48,7 +49,7 @@ from integrations.connection import services as connection_services
 from integrations.delivery.claims import deliveries_reclaim_stale
 from integrations.delivery.selectors import DUE_STATUSES, RESENDABLE
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
-from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.errors import SalesforceError, is_field_error
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -58,6 +59,10 @@ PUSH_TASK = "integrations.delivery_push"  # integrations.delivery.tasks.delivery
 # How long "a push is queued" holds without the push starting (a lost message): then the
 # next booking enqueues another. The sweeper enqueues regardless.
 PUSH_QUEUED_SECONDS = 60
+SCHEMA_RECHECK_TASK = "integrations.schema_recheck"  # integrations.mappings.tasks
+#: At most one schema re-read per connection and object this often, however many
+#: deliveries fail on it (the task checks the schema's age again, in the database).
+SCHEMA_RECHECK_INTERVAL = timedelta(minutes=5)
 
 
 # -- the outbox ---------------------------------------------------------------------------
@@ -339,3 +344,29 @@ def _queued_now() -> dict:
         "last_error_fields": [],
         "updated_at": timezone.now(),
     }
+
+
+# -- Salesforce changed: a field-related failure re-reads the object's fields ----------------
+
+
+def schema_recheck_after_failures(*, entries: Iterable[tuple[Delivery, Any, Any]]) -> list:
+    """After outcomes are recorded: for each (connection, object) whose delivery failed
+    with a field-related error (errors.FIELD_ERROR_CODES), enqueue a re-read of that
+    object's fields and a re-check of every target using it, at most once per
+    SCHEMA_RECHECK_INTERVAL. `entries` are (delivery, outcome, payload) as the push records
+    them. Returns the (connection id, object) pairs enqueued."""
+    pairs = {
+        (delivery.connection_id, delivery.sobject)
+        for delivery, outcome, _ in entries
+        if outcome.error is not None
+        and is_field_error(outcome.error.code)
+        and delivery.connection_id
+        and delivery.status == Status.FAILED
+    }
+    enqueued = []
+    for connection_id, sobject in sorted(pairs):
+        key = f"leadsync:schema-recheck:{connection_id}:{sobject}"
+        if cache.add(key, 1, timeout=SCHEMA_RECHECK_INTERVAL.total_seconds()):
+            enqueue.task_send_on_commit(SCHEMA_RECHECK_TASK, connection_id, sobject)
+            enqueued.append((connection_id, sobject))
+    return enqueued

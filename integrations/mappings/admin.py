@@ -26,7 +26,9 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 
+from bookings.admin_a11y import LabelledTabularInline
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin
 from bookings.models import Booking, BookingPage, Question
 from bookings.tenancy import scope_to_user
@@ -47,7 +49,7 @@ CONTEXT_ATTR = "_leadsync_mapping_context"
 KNOWN_OBJECTS = ("Lead", "Contact", "Account")
 
 
-class FieldMappingInline(TenantScopedInlineMixin, admin.TabularInline):
+class FieldMappingInline(TenantScopedInlineMixin, LabelledTabularInline):
     model = FieldMapping
     form = FieldMappingForm
     formset = FieldMappingFormSet
@@ -121,7 +123,9 @@ class SyncTargetAdmin(TenantScopedAdmin):
         errors = selectors.target_error_count(target)
         if target.checked_at is None:
             return "—"
-        return f"{errors} error(s)" if errors else "OK"
+        if not errors:
+            return "OK"
+        return ngettext("%(count)d error", "%(count)d errors", errors) % {"count": errors}
 
     # -- the form and its rows, built from one MappingContext per request -------------------
 
@@ -185,6 +189,10 @@ class SyncTargetAdmin(TenantScopedAdmin):
             panel["stored_problems"] = problem_rows(
                 problems_from_dicts(obj.problems), specs, mapping.questions
             )
+            if request.method == "GET":
+                panel["current_warnings"] = problem_rows(
+                    selectors.target_warnings(obj, mapping), specs, mapping.questions
+                )
             panel["unused_url_keys"] = selectors.target_unused_url_keys(obj)
             panel["url_mappings"] = [s.sf_field for s in specs if s.source_kind == "url_param"]
         return panel
@@ -282,11 +290,12 @@ class SyncTargetAdmin(TenantScopedAdmin):
         questions = scope_to_user(Question.objects.all(), request.user, role=self.manage_role)
         question = get_object_or_404(questions, pk=question_id)
         services.question_make_required(question=question)
+        text = f"Question “{question.label}” is now required: guests must answer it."
+        if "application/json" in request.headers.get("Accept", ""):
+            # From the mapping page's script: the unsaved form stays as it is.
+            return JsonResponse({"question": question.pk, "key": question.key, "message": text})
         self.message_user(
-            request,
-            f'Question "{question.label}" is now required: guests must answer it. '
-            "Save the mappings again if they were refused.",
-            messages.SUCCESS,
+            request, f"{text} Save the mappings again if they were refused.", messages.SUCCESS
         )
         page_url = reverse("admin:bookings_bookingpage_change", args=[question.page_id])
         return self._back(request, page_url)

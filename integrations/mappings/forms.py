@@ -76,7 +76,14 @@ class SyncTargetForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", "— none —"), *self.context.key_field_choices()]
+        keys = self.context.key_field_choices()
+        if self.instance.pk is None:
+            # A new target is meant to post, keyed on the object's only external-ID field
+            # when there is exactly one (the save refuses a target without one).
+            self.initial.setdefault("enabled", True)
+            if len(keys) == 1:
+                self.initial.setdefault("key_field", keys[0][0])
+        choices = [("", "— none —"), *keys]
         current = self.instance.key_field
         if current and current not in dict(choices):
             choices.append((current, current + NOT_OFFERED))
@@ -314,10 +321,17 @@ def problem_rows(
     button fixes it (rule 5), if any."""
     fixes = question_fixes(problems, specs, questions)
     ordered = sorted(problems, key=lambda p: (not p.is_error, p.field))
+    truncatable = {
+        s.sf_field
+        for s in specs
+        if s.source_kind is not SourceKind.CONSTANT and not s.accept_truncation
+    }
     return [
         {
             "problem": p,
             "question": fixes.get(p.field) if p.code == Code.REQUIRED_FIELD_MAY_BE_BLANK else None,
+            # One click: tick "accept truncation" on the field's row and save.
+            "truncate": p.code == Code.STRING_TOO_LONG and p.field in truncatable,
         }
         for p in ordered
     ]

@@ -13,6 +13,7 @@ Salesforce failures arrive as SalesforceError and are raised to the caller.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -80,6 +81,21 @@ def schema_refresh(*, connection: SalesforceConnection, sobject: str) -> SObject
     for target in targets:
         target_check(target=target, describe=schema.describe)
     return schema
+
+
+def schema_recheck(
+    *, connection: SalesforceConnection, sobject: str, min_age: dt.timedelta
+) -> SObjectSchema | None:
+    """A delivery failed on a field of `sobject`: re-read its fields and re-check every
+    target using it (`schema_refresh`), unless they were read less than `min_age` ago.
+    Returns the fresh schema, or None when skipped (recent, or not connected).
+    Raises SalesforceError."""
+    if not connection.is_connected:
+        return None
+    cached = schema_cached(connection=connection, sobject=sobject)
+    if cached is not None and cached.fetched_at > timezone.now() - min_age:
+        return None
+    return schema_refresh(connection=connection, sobject=sobject)
 
 
 @dataclass

@@ -28,6 +28,24 @@ class Kind(StrEnum):
     PERMANENT = "permanent"
 
 
+#: Permanent errors that name a field whose definition no longer fits the mapping: the
+#: org's schema changed (a field deleted, made read-only or required, a picklist value
+#: gone). A delivery failing with one of these re-reads that object's fields.
+FIELD_ERROR_CODES = frozenset(
+    {
+        "INVALID_FIELD",
+        "INVALID_FIELD_FOR_INSERT_UPDATE",
+        "REQUIRED_FIELD_MISSING",
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+    }
+)
+
+
+def is_field_error(code: str) -> bool:
+    """Whether `code` says a field's definition in Salesforce no longer fits the mapping."""
+    return code in FIELD_ERROR_CODES
+
+
 class SalesforceError(Exception):
     """One failed exchange with Salesforce.
 

@@ -313,10 +313,16 @@ def _length_problems(facts: FieldFacts, spec: MappingSpec, source_type: str) -> 
     if spec.accept_truncation or facts.length <= 0:
         return []
     longest = _source_max_length(spec, source_type)
-    fix = (
-        f"Limit {spec.source_display} to {facts.length} characters, or accept truncation "
-        "on this mapping."
-    )
+    if spec.source_kind is SourceKind.QUESTION:
+        fix = (
+            f"Limit {spec.source_display} to {facts.length} characters, or accept "
+            f"truncation on this mapping (longer answers are cut to {facts.length})."
+        )
+    else:  # a booking fact or a URL parameter: nothing to limit, only truncation to accept
+        fix = (
+            f"Accept truncation on this mapping: longer values are cut to {facts.length} "
+            "characters."
+        )
     if longest is None:
         if source_type == NUMBER:
             return []

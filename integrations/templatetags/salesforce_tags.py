@@ -26,5 +26,13 @@ def salesforce_reconnect_banner(context) -> dict:
             ),
         }
         for connection in connections_needing_reconnect(user)
+        # On the connection's own page its diagnosis says it all: no second banner
+        # linking to the page the user is on.
+        if not _is_page_of(context, connection)
     ]
     return {"items": items}
+
+
+def _is_page_of(context, connection) -> bool:
+    original = context.get("original")
+    return isinstance(original, type(connection)) and original.pk == connection.pk

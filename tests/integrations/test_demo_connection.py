@@ -60,3 +60,34 @@ def test_demo_connection_works_against_an_emulator_seeded_like_the_procfile(sett
 
         assert client_for(connection).describe("Lead")["name"] == "Lead"
         assert server.org.oauth_calls["token.refresh_token"] == 1
+
+
+def test_a_second_make_run_reconnects_the_demo_to_the_fresh_emulator(settings, tmp_path):
+    """Issue 14, defect 7: the emulator `make run` starts knows only its seed; the tokens it
+    issued before (a reconnect's) are gone. The second run takes the seed again instead of
+    leaving "Test connection" to blame the Refresh Token Policy."""
+    call_command("demo_setup")
+    connection = SalesforceConnection.objects.get()
+    connection.refresh_token = "5Aep861-issued-by-the-previous-emulator"
+    connection.access_token = "00D!issued-by-the-previous-emulator"
+    connection.status = SalesforceConnection.Status.NEEDS_RECONNECT
+    connection.last_error_code = "invalid_grant"
+    connection.save()
+
+    call_command("demo_setup")  # the next `make run`
+
+    with EmulatorServer(tls_dir=tmp_path, seed_refresh_tokens=[DEMO_SEED_REFRESH_TOKEN]) as server:
+        settings.SALESFORCE_CA_BUNDLE = server.ca_path
+        host = server.base_url.removeprefix("https://")
+        SalesforceConnection.objects.update(instance_url=server.base_url, login_host=host)
+        connection = SalesforceConnection.objects.get()
+        assert connection.status == SalesforceConnection.Status.CONNECTED
+        assert not connection.last_error_code
+        assert client_for(connection).describe("Lead")["name"] == "Lead"
+
+
+def test_a_demo_connection_staff_disconnected_stays_disconnected():
+    call_command("demo_setup")
+    SalesforceConnection.objects.update(status=SalesforceConnection.Status.DISABLED)
+    call_command("demo_setup")
+    assert SalesforceConnection.objects.get().status == SalesforceConnection.Status.DISABLED

@@ -50,7 +50,7 @@ def test_public_sign_up_is_closed(client):
             "password2": "Zx9!long-pass",
         },
     )
-    assert b"Sign Up Closed" in response.content
+    assert b"Accounts are created by your admin" in response.content
     assert not get_user_model().objects.filter(username="x").exists()
 
 
@@ -78,3 +78,33 @@ def test_staff_can_turn_on_totp_mfa(client, admin_a):
     code = totp.format_hotp_value(totp.hotp_value(secret, counter))
     client.post(reverse("mfa_activate_totp"), {"code": code})
     assert Authenticator.objects.filter(user=admin_a, type=Authenticator.Type.TOTP).exists()
+
+
+# -- one look, no sign-up wording (issue 14, defect 1) -------------------------------------------
+
+BRANDED = 'href="/static/leadsync/leadsync.css"'
+
+
+def test_sign_in_is_branded_and_never_mentions_signing_up(client):
+    html = client.get("/admin/", follow=True).content.decode()
+    assert BRANDED in html and "LeadSync" in html
+    assert "sign up" not in html.lower() and "signup" not in html.lower()
+    assert html.count("Forgot your password?") == 1
+
+
+@pytest.mark.parametrize("name", ["account_reset_password", "account_signup"])
+def test_password_reset_and_closed_sign_up_pages_share_the_look(client, name):
+    html = client.get(reverse(name)).content.decode()
+    assert BRANDED in html
+    assert "sign up" not in html.lower()
+
+
+def test_two_factor_pages_share_the_look(client, admin_a):
+    client.post(reverse("account_login"), {"login": admin_a.username, "password": TEST_PASSWORD})
+    html = client.get(reverse("mfa_index")).content.decode()
+    assert BRANDED in html and "Back to LeadSync" in html
+
+
+def test_the_admin_shares_the_look(client, admin_a):
+    client.force_login(admin_a, backend="django.contrib.auth.backends.ModelBackend")
+    assert BRANDED in client.get("/admin/").content.decode()

@@ -15,7 +15,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -23,11 +23,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import ngettext
 
-from bookings.admin_scoping import ReadOnlyAdminMixin, TenantScopedAdmin
-from bookings.models import BookingPage
+from bookings.admin_scoping import ReadOnlyAdminMixin, TenantScopedAdmin, user_may
+from bookings.models import BookingPage, Tenant
+from bookings.services import SlotTaken
 from bookings.tenancy import scope_to_user, tenants_for
-from integrations.dashboard import selectors, services
+from integrations.dashboard import onboarding, selectors, services
 from integrations.delivery.selectors import RESENDABLE
 from integrations.delivery.services import deliveries_resend
 from integrations.models import Delivery, DeliveryAttempt
@@ -96,10 +98,13 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     attempt with Salesforce's answer, the booking's answers and URL parameters, and the
     mapping behind each field."""
 
+    # The first column opens the delivery; it holds no link of its own (a link inside
+    # Django's row link is dropped by the browser, leaving an empty <a>).
     list_display = [
-        "booking_link", "guest", "page", "tenant", "sobject", "status", "last_error_code",
+        "guest", "booking_link", "page", "tenant", "sobject", "status", "last_error_code",
         "error_message", "error_fields", "attempts", "last_attempt",
     ]  # fmt: skip
+    list_display_links = ["guest"]
     list_filter = [
         "status", ErrorCodeFilter, TenantFilter, PageFilter,
         ("created_at", admin.DateFieldListFilter),
@@ -122,6 +127,11 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         return [
             path("summary/", wrap(self.summary_view), name=f"{name}_summary"),
             path("resend-all/", wrap(self.resend_all_view), name=f"{name}_resend_all"),
+            path(
+                "setup/<int:tenant_id>/test-booking/",
+                wrap(self.test_booking_view),
+                name=f"{name}_test_booking",
+            ),
             path("<path:object_id>/resend/", wrap(self.resend_view), name=f"{name}_resend"),
             path("<path:object_id>/dismiss/", wrap(self.dismiss_view), name=f"{name}_dismiss"),
             *super().get_urls(),
@@ -137,7 +147,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     @admin.display(description="booking", ordering="booking_id")
     def booking_link(self, obj: Delivery) -> str:
         url = reverse("admin:bookings_booking_change", args=[obj.booking_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.booking_id)
+        return format_html('<a href="{}">Booking #{}</a>', url, obj.booking_id)
 
     @admin.display(description="guest", ordering="booking__guest_email")
     def guest(self, obj: Delivery) -> str:
@@ -180,17 +190,29 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     @admin.action(description="Resend selected", permissions=["resend"])
     def resend_selected(self, request: HttpRequest, queryset) -> None:
+        skipped = selectors.resend_skipped(queryset)
         count = deliveries_resend(deliveries=queryset)
-        self.message_user(request, f"{count} deliveries queued to resend.", messages.SUCCESS)
+        self._resend_message(request, count, skipped, rebuilt=False)
 
     @admin.action(description="Resend with current mapping", permissions=["resend"])
     def resend_rebuilt(self, request: HttpRequest, queryset) -> None:
+        skipped = selectors.resend_skipped(queryset, include_sent=True)
         count = deliveries_resend(deliveries=queryset, rebuild=True, include_sent=True)
-        self.message_user(
-            request,
-            f"{count} deliveries queued to resend with the current mapping.",
-            messages.SUCCESS,
-        )
+        self._resend_message(request, count, skipped, rebuilt=True)
+
+    def _resend_message(self, request, count: int, skipped: dict[str, int], *, rebuilt: bool):
+        """What was queued, and why the rest was not, in words."""
+        if count:
+            text = ngettext(
+                "%(count)d delivery queued to resend",
+                "%(count)d deliveries queued to resend",
+                count,
+            ) % {"count": count}
+            text += " with the current mapping." if rebuilt else "."
+            self.message_user(request, text, messages.SUCCESS)
+        reasons = selectors.resend_skipped_reasons(skipped, rebuilt=rebuilt)
+        if reasons:
+            self.message_user(request, " ".join(reasons), messages.WARNING)
 
     @admin.action(description="Dismiss selected…", permissions=["resend"])
     def dismiss_selected(self, request: HttpRequest, queryset):
@@ -199,7 +221,10 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             count = services.deliveries_dismiss(
                 deliveries=queryset, user=request.user, reason=form.cleaned_data["reason"]
             )
-            self.message_user(request, f"{count} deliveries dismissed.", messages.SUCCESS)
+            text = ngettext(
+                "%(count)d delivery dismissed.", "%(count)d deliveries dismissed.", count
+            ) % {"count": count}
+            self.message_user(request, text, messages.SUCCESS)
             return None
         selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
         return self._render(
@@ -245,8 +270,33 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             return HttpResponseRedirect(url)
         return self._render(
             request, "resend_all", "Resend all matching", count=queryset.count(),
-            query=request.GET.urlencode(), filters=sorted(request.GET.items()),
+            query=request.GET.urlencode(),
+            filters=selectors.filter_description(request.user, request.GET.urlencode()),
         )  # fmt: skip
+
+    def test_booking_view(self, request: HttpRequest, tenant_id: int):
+        """The guided setup's "Send a test booking" (POST): a sample guest books the
+        tenant's page; the admin home then shows the record it created."""
+        if request.method != "POST" or not user_may(request, tenant_id, role=None):
+            raise PermissionDenied
+        setup = onboarding.tenant_setup(get_object_or_404(Tenant, pk=tenant_id))
+        if not setup.can_test or setup.page is None:
+            self.message_user(
+                request, "Finish the steps above first: " + setup.next_step.text, messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:index"))
+        try:
+            booking = services.test_booking_send(page=setup.page)
+        except (ValueError, ValidationError, SlotTaken) as error:
+            text = "; ".join(getattr(error, "messages", None) or [str(error)])
+            self.message_user(request, f"The test booking was not made: {text}", messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Test booking made for {booking.guest_name}: it is on its way to Salesforce.",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:index") + "#setup")
 
     def resend_view(self, request: HttpRequest, object_id: str):
         delivery = get_object_or_404(self.get_queryset(request), pk=object_id)
@@ -308,6 +358,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                 attempts=list(obj.attempt_log.all()),
                 payload_rows=selectors.delivery_payload_rows(obj),
                 person_rows=selectors.delivery_person_rows(obj),
+                answer_rows=selectors.delivery_answer_rows(obj),
                 explanation=selectors.delivery_explanation(obj),
                 can_resend=self.has_resend_permission(request, obj),
                 resendable=obj.status in RESENDABLE,

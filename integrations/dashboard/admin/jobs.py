@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from bookings.admin_scoping import ADMIN_ROLE, ReadOnlyAdminMixin, TenantScopedAdmin
+from integrations.dashboard import selectors
 from integrations.dashboard.alerts import alert_recipients
 from integrations.models import AlertSettings, ResendJob
 
@@ -27,12 +28,22 @@ class ResendJobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     ]
     list_filter = ["status"]
     change_form_template = "admin/integrations/resendjob/change_form.html"
-    fields = ["tenant", "status", "description", "rebuild", "created_by", "created_at"]
+    fields = ["tenant", "status", "rebuild", "created_by", "created_at"]  # the filter: in words
     readonly_fields = fields
 
     @admin.display(description="progress")
     def progress(self, obj: ResendJob) -> str:
         return f"{obj.done} / {obj.total}"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if obj is not None:
+            extra_context.update(
+                outcome=selectors.job_outcome(obj),
+                filters=selectors.filter_description(request.user, obj.description),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 # -- alert settings ------------------------------------------------------------------------------

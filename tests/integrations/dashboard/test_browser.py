@@ -69,7 +69,7 @@ def test_admin_filters_by_error_code_resends_and_sees_the_status_change(
     page.locator("select[name=action]").select_option("resend_rebuilt")
     page.get_by_role("button", name="Go").click()
     expect(page.locator(".messagelist")).to_contain_text(
-        "1 deliveries queued to resend with the current mapping."
+        "1 delivery queued to resend with the current mapping."
     )
 
     wait_until(

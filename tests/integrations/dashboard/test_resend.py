@@ -168,7 +168,13 @@ def test_a_bulk_resend_of_1000_failures_runs_in_chunks_and_shows_progress(
         pass
     done = client.get(job_url).content.decode()
     assert '<strong id="job-done">1000</strong> of <strong id="job-total">1000</strong>' in done
-    assert 'http-equiv="refresh"' not in done
+    # Queued, not sent yet: the page follows them until they reach Salesforce.
+    assert "<strong>1000</strong> still on the way" in done and 'http-equiv="refresh"' in done
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(status=Status.SENT)
+    sent = client.get(job_url).content.decode()
+    assert "<strong>1000</strong> reached Salesforce" in sent
+    assert 'http-equiv="refresh"' not in sent
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(status=Status.PENDING)
     job.refresh_from_db()
     assert (job.status, job.resent) == (ResendJob.Status.DONE, 1000)
     assert set(statuses(deliveries)) == {Status.PENDING}

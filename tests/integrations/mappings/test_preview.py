@@ -3,6 +3,7 @@ the one record builder, with the pre-send check; URL keys that no mapping posts.
 
 import datetime
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -91,14 +92,23 @@ def test_preview_shows_the_exact_record_of_the_latest_booking(target, admin_a, c
     assert preview["url_params_ignored"] == {"leadsource": "Other", "utm_source": "ads"}
 
 
-def test_preview_page_shows_the_record_as_json(target, admin_a, client_for):
+def test_preview_page_shows_the_record_once_as_a_table_in_words(target, admin_a, client_for):
     booking = BookingFactory(page=target.page, answers={"company": "Acme", "topic": "Demo"})
     response = client_for(admin_a).get(preview_url(target))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "&quot;Company&quot;: &quot;Acme&quot;" in body
-    assert f"&quot;{KEY}&quot;: &quot;{booking.uid}&quot;" in body
+    table = body[body.index('id="record"') : body.index("</table>", body.index('id="record"'))]
+    rows = [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    ]
+    assert ["Company", "Acme", "Question “Company”"] in rows
+    assert [KEY, str(booking.uid), "The booking&#x27;s id"] in rows
     assert 'id="record-ok"' in body
+    # Once, in words: no JSON dump, no HTTP verbs or paths, no rule numbers.
+    assert "&quot;Company&quot;" not in body
+    for jargon in ("PATCH", "POST /", "/sobjects/", "rule 7"):
+        assert jargon not in body
 
 
 def test_preview_reports_what_salesforce_would_refuse(target, admin_a, client_for):

@@ -21,9 +21,10 @@ from integrations.models import (
     DeliveryAttempt,
     FieldMapping,
     SalesforceConnection,
-    SalesforceUserLink,
+    SyncTarget,
 )
 from integrations.salesforce.diagnostics import diagnose
+from integrations.salesforce.errors import is_field_error
 from integrations.salesforce.explanations import Explanation, FieldSource, explain
 
 Status = Delivery.Status
@@ -91,6 +92,7 @@ class Cause:
     tenant_name: str
     page_id: int
     page_title: str
+    target_id: int | None
     sobject: str
     code: str
     fields: list[str]
@@ -98,6 +100,10 @@ class Cause:
     message: str
     latest: dt.datetime | None
     explanation: Explanation
+    #: A field's definition in Salesforce no longer fits the mapping: a field-related error
+    #: on a field the target's last schema check (re-run by itself after such a failure)
+    #: found broken.
+    salesforce_changed: bool = False
 
 
 def failure_causes(deliveries: QuerySet, *, limit: int = MAX_CAUSES) -> list[Cause]:
@@ -118,8 +124,21 @@ def failure_causes(deliveries: QuerySet, *, limit: int = MAX_CAUSES) -> list[Cau
         .annotate(count=Count("pk"), message=Max("last_error_message"), latest=Max("updated_at"))
         .order_by("-count", "booking__page__tenant__name", "booking__page__title")[:limit]
     )
-    sources = field_sources({r["target_id"] for r in rows if r["target_id"]})
-    return [_cause(row, sources.get(row["target_id"], {})) for row in rows]
+    target_ids = {r["target_id"] for r in rows if r["target_id"]}
+    sources = field_sources(target_ids)
+    broken = {
+        pk: {p.get("field") for p in problems or [] if isinstance(p, dict)}
+        for pk, problems in SyncTarget.objects.filter(pk__in=target_ids).values_list(
+            "pk", "problems"
+        )
+    }
+    causes = [_cause(row, sources.get(row["target_id"], {})) for row in rows]
+    for cause in causes:
+        fields = broken.get(cause.target_id, set())
+        cause.salesforce_changed = is_field_error(cause.code) and bool(
+            fields & set(cause.fields) if cause.fields else fields
+        )
+    return causes
 
 
 def _cause(row: dict[str, Any], sources: dict[str, FieldSource]) -> Cause:
@@ -129,6 +148,7 @@ def _cause(row: dict[str, Any], sources: dict[str, FieldSource]) -> Cause:
         tenant_name=row["booking__page__tenant__name"],
         page_id=row["booking__page_id"],
         page_title=row["booking__page__title"],
+        target_id=row["target_id"],
         sobject=row["sobject"],
         code=row["last_error_code"],
         fields=fields,
@@ -182,6 +202,8 @@ class Day:
     count: int
     percent: int  # of the busiest day
 
+    deliveries: int = 0  # distinct deliveries among them
+
     @property
     def height(self) -> int:
         return max(self.percent, 1)
@@ -200,19 +222,22 @@ def failures_per_day(attempts: QuerySet, *, now: dt.datetime, days: int = CHART_
     today = now.astimezone(dt.UTC).date()
     first = today - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
-    counts = dict(
+    rows = (
         attempts.filter(outcome=DeliveryAttempt.Outcome.FAILED, started_at__gte=since)
         .annotate(day=TruncDate("started_at", tzinfo=dt.UTC))
         .values("day")
-        .annotate(count=Count("pk"))
-        .values_list("day", "count")
+        .annotate(count=Count("pk"), deliveries=Count("delivery", distinct=True))
+        .values_list("day", "count", "deliveries")
     )
-    peak = max(counts.values(), default=0) or 1
+    counts = {day: (count, deliveries) for day, count, deliveries in rows}
+    peak = max((c for c, _ in counts.values()), default=0) or 1
     series = [first + dt.timedelta(days=i) for i in range(days)]
-    return [
-        Day(i, d, counts.get(d, 0), round(100 * counts.get(d, 0) / peak))
-        for i, d in enumerate(series)
-    ]
+    return [Day(i, d, *_day_counts(counts.get(d, (0, 0)), peak)) for i, d in enumerate(series)]
+
+
+def _day_counts(counts: tuple[int, int], peak: int) -> tuple[int, int, int]:
+    count, deliveries = counts
+    return count, round(100 * count / peak), deliveries
 
 
 # -- the summary page -------------------------------------------------------------------------
@@ -225,6 +250,7 @@ class Summary:
     days: list[Day]
     reconnect: list[dict[str, Any]] = field(default_factory=list)
     unowned: int = 0  # sent records the integration user owns
+    deliveries_charted: int = 0  # distinct deliveries behind the chart's failed attempts
 
     @property
     def chart_width(self) -> int:
@@ -232,7 +258,21 @@ class Summary:
 
     @property
     def total_failures_charted(self) -> int:
+        """Failed attempts in the chart (a delivery retried or resent fails more than once)."""
         return sum(d.count for d in self.days)
+
+    @property
+    def chart_peak(self) -> int:
+        return max((d.count for d in self.days), default=0)
+
+    @property
+    def changed_causes(self) -> list[Cause]:
+        """Failures because a field changed in Salesforce ("Salesforce changed")."""
+        return [c for c in self.causes if c.salesforce_changed]
+
+    @property
+    def other_causes(self) -> list[Cause]:
+        return [c for c in self.causes if not c.salesforce_changed]
 
 
 def dashboard_summary(user, *, tenant_id: int | None = None, now=None) -> Summary:
@@ -253,12 +293,22 @@ def dashboard_summary(user, *, tenant_id: int | None = None, now=None) -> Summar
         unowned=Count("pk", filter=Q(status=Status.SENT, steps__owner__is_integration_user=True)),
     )
     unowned = counts.pop("unowned")
+    attempted = (
+        attempts.filter(
+            outcome=DeliveryAttempt.Outcome.FAILED,
+            started_at__gte=now - dt.timedelta(days=CHART_DAYS),
+        )
+        .values("delivery")
+        .distinct()
+        .count()
+    )
     return Summary(
         counts=counts,
         causes=failure_causes(deliveries),
         days=failures_per_day(attempts, now=now),
         reconnect=[connection_problem(c) for c in connections],
         unowned=unowned,
+        deliveries_charted=attempted,
     )
 
 
@@ -271,141 +321,3 @@ def connection_problem(connection: SalesforceConnection) -> dict[str, Any]:
             connected_at=connection.connected_at,
         ),
     }
-
-
-# -- one delivery -------------------------------------------------------------------------------
-
-
-@dataclass
-class PayloadRow:
-    field: str
-    value: Any
-    mapping: FieldMapping | None
-    source: str  # what feeds it, in words
-
-
-def delivery_payload_rows(delivery: Delivery) -> list[PayloadRow]:
-    """Each key of the payload sent, with the FieldMapping behind it (None for the key
-    field, which carries the booking id)."""
-    payload = delivery.payload or {}
-    mappings: dict[str, FieldMapping] = {}
-    sources: dict[str, FieldSource] = {}
-    if delivery.target_id:
-        mappings = {m.sf_field: m for m in delivery.target.mappings.all()}
-        sources = field_sources({delivery.target_id})[delivery.target_id]
-    key_field = delivery.target.key_field if delivery.target_id else ""
-    rows = []
-    for name, value in payload.items():
-        if name == "attributes":
-            continue
-        if name == key_field and name not in mappings:
-            source = "the booking id (the target's key field)"
-        else:
-            source = sources[name].describe() if name in sources else "no mapping now"
-        rows.append(PayloadRow(name, value, mappings.get(name), source))
-    return rows
-
-
-def delivery_explanation(delivery: Delivery) -> Explanation | None:
-    """The explanation of the delivery's last error, naming the question behind it."""
-    if not delivery.last_error_code:
-        return None
-    sources = field_sources({delivery.target_id})[delivery.target_id] if delivery.target_id else {}
-    return explain(
-        delivery.last_error_code,
-        delivery.last_error_message,
-        fields=delivery.last_error_fields or [],
-        sources=sources,
-    )
-
-
-@dataclass
-class StepRow:
-    label: str
-    text: str
-    warning: bool = False
-
-
-def _host_problem(delivery: Delivery) -> str:
-    """Why the meeting is not owned by a rep ('' when the host has a Salesforce user)."""
-    page = delivery.booking.page
-    if page.host_id is None:
-        return (
-            "The booking page has no host, so the integration user owns the meeting: choose "
-            "a host on the booking page."
-        )
-    linked = SalesforceUserLink.objects.filter(
-        connection_id=delivery.connection_id, user_id=page.host_id
-    ).exists()
-    if not linked:
-        return (
-            f"The page's host, {page.host}, has no Salesforce user, so the integration user "
-            "owns the meeting: link the host to their user under Staff members' Salesforce "
-            "users."
-        )
-    return ""
-
-
-OWNER_HOW = {
-    "assignment_rules": "Salesforce's assignment rule",
-    "host": "the page's host",
-    "fixed": "the target's fixed owner",
-    "leave": "left to Salesforce",
-}
-
-
-def delivery_person_rows(delivery: Delivery) -> list[StepRow]:
-    """What a person delivery did in Salesforce, step by step, in words: how the guest was
-    found, what was created or updated, what a duplicate rule matched, the meeting, the
-    campaign, who owns the person. Empty for deliveries of other objects."""
-    steps = delivery.steps or {}
-    rows: list[StepRow] = []
-    if (steps.get("find") or {}).get("how"):
-        rows.append(StepRow("Guest", steps["find"]["how"]))
-    duplicate = steps.get("duplicate") or {}
-    if duplicate.get("matched"):
-        matched = ", ".join(f"{m['object']} {m['id']}" for m in duplicate["matched"])
-        outcome = duplicate.get("resolved") or "not saved (the target's policy is to fail)"
-        rows.append(
-            StepRow(
-                "Duplicate rule",
-                f"{duplicate.get('rule') or 'A rule'} matched {matched}: {outcome}.",
-            )
-        )
-    person = steps.get("person") or {}
-    if person.get("id"):
-        verb = "Created" if person.get("created") else "Updated"
-        written = ", ".join(person.get("fields") or []) or "nothing to change"
-        rows.append(StepRow(f"{person.get('object')}", f"{verb} {person['id']}: {written}."))
-        for field_name, why in (person.get("skipped") or {}).items():
-            rows.append(StepRow("Not written", f"{field_name}: {why}"))
-    event = steps.get("event") or {}
-    if event.get("id"):
-        rows.append(StepRow("Meeting", f"Event {event['id']}."))
-        host_problem = _host_problem(delivery)
-        if host_problem:
-            rows.append(StepRow("Meeting owner", host_problem, True))
-    elif event.get("error"):
-        rows.append(
-            StepRow("Meeting", f"Not written: {event.get('message') or event['error']}", True)
-        )
-    campaign = steps.get("campaign") or {}
-    if campaign.get("how") or campaign.get("error"):
-        rows.append(
-            StepRow(
-                "Campaign",
-                campaign.get("how") or campaign.get("message", ""),
-                bool(campaign.get("error")),
-            )
-        )
-    owner = steps.get("owner") or {}
-    if owner.get("id"):
-        how = OWNER_HOW.get(delivery.target.owner_policy if delivery.target else "", "")
-        text = f"{owner.get('name') or owner['id']}" + (f" — {how}" if how else "")
-        if owner.get("is_integration_user"):
-            text += (
-                ". Nobody follows this record up: the integration user owns it. Choose an "
-                "owner on the target, or an assignment rule in Salesforce."
-            )
-        rows.append(StepRow("Owner", text, bool(owner.get("is_integration_user"))))
-    return rows

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0003_tenant_slug_not_reserved'),
+        ('bookings', '0004_tenant_embed_origins'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,137 @@
+"""What staff and guests see, in Chromium at 1280 px and 390 px (issue 14): full-page
+screenshots of each page saved as test artifacts (var/test-artifacts/screenshots), no page
+wider than the window (defect 6), and axe-core (bundled in axe-playwright-python, nothing
+downloaded) finds no serious or critical accessibility violation."""
+
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from bookings.models import Question
+from integrations.models import Delivery, DeliveryAttempt
+from tests.factories import (
+    BookingFactory,
+    QuestionFactory,
+    SalesforceConnectionFactory,
+    SObjectSchemaFactory,
+    failed_deliveries,
+    lead_page_with_target,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts" / "screenshots"
+WIDTHS = {"desktop": 1280, "phone": 390}
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture
+def staff_world(tenant_a, admin_a):
+    """A tenant as staff see it after a while: connected, one page with a dozen questions
+    mapped to Lead, a few failed deliveries."""
+    connection = SalesforceConnectionFactory(tenant=tenant_a)
+    SObjectSchemaFactory(connection=connection)
+    page = lead_page_with_target(tenant=tenant_a, description="A 30-minute introduction.")
+    for i, kind in enumerate(["text", "textarea", "email", "phone", "number", "date"] * 2):
+        QuestionFactory(
+            page=page, key=f"q{i}", label=f"A rather long question label number {i}",
+            kind=kind, required=False, order=10 + i, help_text="Some help for the guest",
+        )  # fmt: skip
+    QuestionFactory(
+        page=page, key="budget", label="Budget", kind=Question.Kind.CHOICE, order=40,
+        choices=["< 10k", "10k-50k", "> 50k"],
+    )  # fmt: skip
+    deliveries = failed_deliveries(page, 3, target=page.sync_targets.get())
+    DeliveryAttempt.objects.create(
+        delivery=deliveries[0], started_at=deliveries[0].created_at, outcome="failed",
+        error_code="REQUIRED_FIELD_MISSING", message="Required fields are missing: [Company]",
+    )  # fmt: skip
+    BookingFactory(page=page, answers={"company": "Acme", "budget": None})
+    return {"page": page, "connection": connection, "delivery": deliveries[0]}
+
+
+def signed_in_context(browser, live_server, user, width: int):
+    context = browser.new_context(locale="en-GB", viewport={"width": width, "height": 900})
+    context.set_default_timeout(10_000)
+    if user is not None:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    return context
+
+
+def look(browser, live_server, user, name: str, path: str) -> dict[str, list[str]]:
+    """Open `path` at each width: screenshot it, measure it, run axe. Returns problems."""
+    problems: dict[str, list[str]] = {}
+    for label, width in WIDTHS.items():
+        context = signed_in_context(browser, live_server, user, width)
+        tab = context.new_page()
+        response = tab.goto(live_server.url + path)
+        assert response.status == 200, (path, response.status)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        found = []
+        scroll_width = tab.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            found.append(f"page is {scroll_width} px wide in a {width} px window")
+        results = Axe().run(tab)
+        found += [
+            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]
+            if v["impact"] in SERIOUS
+        ]
+        if found:
+            problems[label] = found
+        context.close()
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("admin-home", "/admin/"),
+        ("connection", "connection"),
+        ("target-form", "target"),
+        ("target-add", "target-add"),
+        ("booking-page-questions", "bookingpage"),
+        ("failed-posts", "/admin/integrations/delivery/summary/"),
+        ("deliveries", "/admin/integrations/delivery/"),
+        ("delivery", "delivery"),
+        ("preview", "preview"),
+    ],
+)
+def test_staff_pages_fit_the_window_and_pass_axe(
+    browser, live_server, staff_world, admin_a, name, path
+):
+    paths = {
+        "connection": reverse(
+            "admin:integrations_salesforceconnection_change", args=[staff_world["connection"].pk]
+        ),
+        "target": reverse(
+            "admin:integrations_synctarget_change",
+            args=[staff_world["page"].sync_targets.get().pk],
+        ),
+        "target-add": reverse("admin:integrations_synctarget_add")
+        + f"?page={staff_world['page'].pk}",
+        "bookingpage": reverse("admin:bookings_bookingpage_change", args=[staff_world["page"].pk]),
+        "delivery": reverse(
+            "admin:integrations_delivery_change", args=[staff_world["delivery"].pk]
+        ),
+        "preview": reverse(
+            "admin:integrations_synctarget_preview",
+            args=[staff_world["page"].sync_targets.get().pk],
+        ),
+    }
+    assert look(browser, live_server, admin_a, name, paths.get(path, path)) == {}
+
+
+def test_sign_in_and_public_booking_page_fit_and_pass_axe(browser, live_server, staff_world):
+    assert look(browser, live_server, None, "sign-in", reverse("account_login")) == {}
+    page = staff_world["page"]
+    assert look(browser, live_server, None, "booking-page", page.get_absolute_url()) == {}
+    assert Delivery.objects.exists()
