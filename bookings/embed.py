@@ -5,6 +5,7 @@ the origins the tenant lists (Content-Security-Policy: frame-ancestors); every o
 keeps X-Frame-Options: DENY. The marker is never stored with the booking's URL parameters.
 """
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
@@ -21,8 +22,13 @@ def embed_requested(request: HttpRequest) -> bool:
 
 def embed_allow(response: HttpResponse, tenant: Tenant) -> HttpResponse:
     """Let the tenant's listed sites frame `response`, and only them ('none' if none)."""
-    origins = " ".join(tenant.embed_origin_list) or "'none'"
-    response["Content-Security-Policy"] = f"frame-ancestors {origins}"
+    origins = list(tenant.embed_origin_list) or ["'none'"]
+    if settings.CONTENT_SECURITY_POLICY:
+        # The enforced policy (production): the whole of it, with this page's framers.
+        response._csp_replace = {"frame-ancestors": origins}
+    else:
+        # Only a report-only policy (DEBUG): framing is still decided, by this header alone.
+        response["Content-Security-Policy"] = f"frame-ancestors {' '.join(origins)}"
     response.xframe_options_exempt = True  # CSP decides; XFrameOptionsMiddleware stays out
     return response
 

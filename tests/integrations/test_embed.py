@@ -127,3 +127,23 @@ def test_only_the_embedded_variant_may_be_framed(client, tenant_a):
     assert "X-Frame-Options" not in embedded
     assert embedded["Content-Security-Policy"] == "frame-ancestors https://www.acme.example"
     assert client.get("/admin/login/")["X-Frame-Options"] == "DENY"
+
+
+def test_in_production_the_embedded_page_keeps_the_whole_policy_with_its_framers(
+    client, tenant_a, settings
+):
+    """The enforced policy is not replaced by a bare frame-ancestors header: scripts,
+    styles and forms stay restricted; only who may frame the page changes."""
+    settings.CONTENT_SECURITY_POLICY = settings.CONTENT_SECURITY_POLICY_REPORT_ONLY
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = None
+    booking_page = lead_page_with_target(tenant=tenant_a)
+    tenant_a.embed_origins = "https://www.acme.example"
+    tenant_a.save()
+    url = booking_page.get_absolute_url()
+
+    embedded = client.get(url + "?leadsync_embed=1")["Content-Security-Policy"]
+    plain = client.get(url)["Content-Security-Policy"]
+
+    assert "frame-ancestors https://www.acme.example" in embedded
+    assert "script-src 'self' 'nonce-" in embedded and "form-action 'self'" in embedded
+    assert "frame-ancestors 'none'" in plain
