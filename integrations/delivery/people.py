@@ -94,6 +94,9 @@ class PeopleBuilder(RecordBuilder):
             read_owner=owner_policy is not OwnerPolicy.LEAVE or target.event_enabled,
             owner_on_create=owner_on_create,
             campaign=(target.campaign_id, target.campaign_status) if target.campaign_id else None,
+            account_name=str((booking.answers or {}).get(target.account_question) or "")
+            if target.account_question
+            else "",
             steps=dict(delivery.steps or {}),
         )
         if built.fresh and item.steps.get("person"):

@@ -58,6 +58,7 @@ def person_step(batch: Batch, live: list[PersonItem]) -> None:
         if record is not None:
             creations.append((item, record))
     people_update(batch, updates)
+    _accounts_attach(batch, [(i, r) for i, r in creations if i.create_object == CONTACT])
     links = _people_create(batch, creations)
     people_update(batch, links, linked=True)
 
@@ -124,6 +125,46 @@ def _create_record(batch: Batch, item: PersonItem) -> dict[str, Any] | None:
     return record
 
 
+def _accounts_attach(batch: Batch, creations: list[Creation]) -> None:
+    """New Contacts go under an Account: the one an answer names (`account_name`), else
+    the one whose website has the guest's email domain. One query per 200 Contacts; a
+    Contact whose Account is not found is created without one."""
+    for chunk in chunks(creations, COLLECTION_MAX):
+        names = {i.account_name.strip() for i, _ in chunk if i.account_name.strip()}
+        domains = {domain_of(i.email) for i, _ in chunk if not i.account_name.strip()}
+        domains.discard("")
+        terms = [f"Name IN ({', '.join(repr_soql(n) for n in sorted(names))})"] if names else []
+        terms += [f"Website LIKE {repr_soql('%' + d + '%')}" for d in sorted(domains)]
+        if not terms:
+            continue
+        soql = f"SELECT Id, Name, Website FROM Account WHERE {' OR '.join(terms)}"  # noqa: S608
+        batch.did([i for i, _ in chunk], "find Account")
+        try:
+            accounts = batch.client.query(soql).get("records") or []
+        except SalesforceError:
+            continue  # the Contacts are still created, without an Account
+        for item, record in chunk:
+            account = _account_for(item, accounts)
+            if account is not None:
+                record["AccountId"] = account["Id"]
+                item.steps["account"] = {"id": account["Id"], "name": account.get("Name")}
+
+
+def domain_of(email: str) -> str:
+    return email.rpartition("@")[2].strip().casefold()
+
+
+def _account_for(item: PersonItem, accounts: list[dict]) -> dict | None:
+    if item.account_name.strip():
+        wanted = item.account_name.strip().casefold()
+        return next((a for a in accounts if str(a.get("Name", "")).casefold() == wanted), None)
+    domain = domain_of(item.email)
+    return next(
+        (a for a in accounts if domain and domain in str(a.get("Website") or "").casefold()),
+        None,
+    )
+
+
 def _people_create(batch: Batch, creations: list[Creation]) -> list[tuple[PersonItem, Candidate]]:
     """Create new people (always-create items by the target's write mode and key, the others
     by create); returns the (item, matched record) pairs duplicate rules sent to an update
@@ -179,6 +220,7 @@ def _create_group(
                 "object": item.create_object, "id": outcome.record_id,
                 "created": outcome.created is not False, "reconciled": outcome.reconciled,
                 "fields": sorted(k for k in record if k != "OwnerId"), "skipped": {},
+                "account_id": record.get("AccountId", ""),
             }  # fmt: skip
         elif outcome.error.code == DUPLICATES and not allow_save:
             link = _duplicate(item, outcome, again, record)

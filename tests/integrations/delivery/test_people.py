@@ -264,3 +264,37 @@ def test_two_hundred_bookings_forty_percent_returning_take_a_handful_of_calls(
     # describe x3, find, update, create, Event, owner: at most 0.05 per booking here.
     assert calls <= 10, emulator_state(sf_emulator)["api_calls"]
     assert len(records(sf_emulator, "Lead", seeded=False)) == 120
+
+
+def test_a_new_contact_goes_under_the_account_an_answer_names(sf_emulator, sf_connection):
+    initech = next(a for a in records(sf_emulator, "Account") if a["Name"] == "Initech")
+    page = person_page(
+        sf_connection, sobject="Contact", account_question="company", event_enabled=True
+    )
+    delivery = book(sf_connection, page, name="Tom Smykowski", email="tom@fresh.example",
+                    company="Initech")  # fmt: skip
+
+    deliveries_push(connection_id=sf_connection.pk)
+
+    delivery = sent(delivery)
+    [contact] = records(sf_emulator, "Contact", seeded=False)
+    assert contact["AccountId"] == initech["Id"]
+    assert delivery.steps["account"]["name"] == "Initech"
+    [meeting] = [e for e in records(sf_emulator, "Event") if e["Id"] == delivery.event_id]
+    assert meeting["WhatId"] == initech["Id"]
+
+
+def test_a_new_contact_goes_under_the_account_of_its_email_domain(
+    sf_emulator, sf_connection, sf_client
+):
+    account_id = sf_client.Account.create(
+        {"Name": "Vandelay", "Website": "https://vandelay.example"}
+    )["id"]
+    page = person_page(sf_connection, sobject="Contact", event_enabled=False)
+    delivery = book(sf_connection, page, name="Art Vandelay", email="art@vandelay.example")
+
+    deliveries_push(connection_id=sf_connection.pk)
+
+    sent(delivery)
+    [contact] = records(sf_emulator, "Contact", seeded=False)
+    assert contact["AccountId"] == account_id
