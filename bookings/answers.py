@@ -22,13 +22,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from bookings.models import Booking, Question
+from bookings.widgets import FastSelect
 
 Kind = Question.Kind
 
 DEFAULT_MAX_LENGTH = {Kind.TEXT: 255, Kind.TEXTAREA: 5000}
 RADIO_MAX_CHOICES = 6  # more choices than this render as a drop-down
 NUMBER_LIMIT = 10**15
-TIMEZONE_CHOICES = sorted((z, z.replace("_", " ")) for z in zoneinfo.available_timezones())
+TIMEZONE_CHOICES = tuple(sorted((z, z.replace("_", " ")) for z in zoneinfo.available_timezones()))
 
 
 class PhoneField(forms.CharField):
@@ -188,7 +189,9 @@ class GuestForm(forms.Form):
         label="Your email",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    timezone = forms.ChoiceField(label="Show times in", choices=TIMEZONE_CHOICES, required=False)
+    timezone = forms.ChoiceField(
+        label="Show times in", choices=TIMEZONE_CHOICES, required=False, widget=FastSelect
+    )
 
 
 def answers_clean(questions: Iterable[Question], answers: Any) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 (the answers and guest fields come from `bookings.answers`, shared with the API)."""
 
 import datetime
+import functools
 import zoneinfo
+from collections.abc import Callable
 from itertools import groupby
 
 from django import forms
@@ -12,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from bookings.answers import AnswersForm, GuestForm
 from bookings.models import BookingPage
+from bookings.widgets import FastSelect
 
 HONEYPOT_FIELD = "website"
 HONEYPOT_ERROR = "honeypot"
@@ -74,7 +77,7 @@ class PageAnswersForm(QuietMixin, AnswersForm):
 class BookingForm(QuietMixin, GuestForm):
     """The guest part of the public page form. The answers are a separate AnswersForm."""
 
-    slot = SlotField(label="Time")
+    slot = SlotField(label="Time", widget=FastSelect)
     website = forms.CharField(
         required=False,
         label="Leave this field empty",
@@ -87,14 +90,23 @@ class BookingForm(QuietMixin, GuestForm):
         self,
         *args,
         page: BookingPage,
-        slots: list[datetime.datetime],
+        slots: list[datetime.datetime] | Callable[[], list[datetime.datetime]],
         zone: zoneinfo.ZoneInfo,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.fields["slot"].choices = slot_choices(slots, zone, page.duration_minutes)
+        # Computed when the page is shown, not for a booking that goes through: the posted
+        # slot is checked by the booking service itself (see SlotField).
+        self.fields["slot"].choices = functools.cache(
+            lambda: slot_choices(slots() if callable(slots) else slots, zone, page.duration_minutes)
+        )
         self.fields["timezone"].initial = str(zone)
         self.fields["timezone"].help_text = "Times are shown in this time zone."
+
+    @property
+    def has_slots(self) -> bool:
+        """Whether any time is free (the first choice is the "Choose a time…" prompt)."""
+        return len(list(self.fields["slot"].choices)) > 1
 
     def clean_website(self) -> str:
         if self.cleaned_data.get(HONEYPOT_FIELD):

@@ -82,7 +82,7 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     zone, zone_is_default = _zone(page, request.POST.get("timezone"), cookie_zone)
     data = request.POST if posted else None
     form = BookingForm(
-        data, page=page, slots=page_free_slots(page), zone=zone, quiet=showing_times,
+        data, page=page, slots=lambda: page_free_slots(page), zone=zone, quiet=showing_times,
         label_suffix="",
     )  # fmt: skip
     answers_form = PageAnswersForm(
