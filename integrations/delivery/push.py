@@ -58,7 +58,7 @@ class ConnectionRefused(Exception):
         self.outcome = outcome
 
 
-def deliveries_push(*, connection_id: int) -> PushReport:
+def deliveries_push(*, connection_id: int, queue: str | None = None) -> PushReport:
     """Drain the due deliveries of one connection: claim (up to DELIVERY_BATCH_SIZE), send,
     record; again while more are due, at most DELIVERY_DRAIN_ROUNDS times. Safe to run
     twice and concurrently. Returns a PushReport.
@@ -66,7 +66,8 @@ def deliveries_push(*, connection_id: int) -> PushReport:
     Fair across orgs: after a round, when other connections have due work, the rest of
     this one's goes to the back of the queue (a new push), so one tenant's backlog delays
     another's first record by one round at most. A backlog larger than a claim is shared
-    with up to DELIVERY_PUSHES_PER_CONNECTION pushes on other workers."""
+    with up to DELIVERY_PUSHES_PER_CONNECTION pushes on other workers. The pushes this one
+    hands work to go on `queue` (its own), default routing when None."""
     report = PushReport()
     if not deliveries_due(connection_id=connection_id).exists():
         return report  # the common case when many bookings enqueued one push each
@@ -74,7 +75,7 @@ def deliveries_push(*, connection_id: int) -> PushReport:
     if connection is None:
         return report
     deliveries_reclaim_stale(connection_id=connection_id)
-    _peer_request(connection_id)
+    _peer_request(connection_id, queue)
     client = tokens.client_for(connection)
     builder = PeopleBuilder(connection=connection, client=client)
     for _ in range(settings.DELIVERY_DRAIN_ROUNDS):
@@ -93,11 +94,11 @@ def deliveries_push(*, connection_id: int) -> PushReport:
         if not sending_goes_on:
             break
         if _others_waiting(connection_id):
-            services.push_request(connection_id)  # the rest after the other orgs' turn
+            services.push_request(connection_id, queue=queue)  # after the other orgs' turn
             break
     else:
         if deliveries_due(connection_id=connection_id).exists():
-            services.push_request(connection_id)  # rounds used up: the rest in a new push
+            services.push_request(connection_id, queue=queue)  # rounds used up: a new push
     logger.info(
         "Push done: tenant=%s connection=%s claimed=%s sent=%s retrying=%s failed=%s held=%s",
         connection.tenant_id,
@@ -120,7 +121,7 @@ def _others_waiting(connection_id: int) -> bool:
     )
 
 
-def _peer_request(connection_id: int) -> None:
+def _peer_request(connection_id: int, queue: str | None) -> None:
     """A backlog larger than one claim, and fewer pushes of this connection running than
     allowed: enqueue another push, so a free worker shares the backlog."""
     batch = settings.DELIVERY_BATCH_SIZE
@@ -136,7 +137,7 @@ def _peer_request(connection_id: int) -> None:
         .count()
     )
     if running + 1 < settings.DELIVERY_PUSHES_PER_CONNECTION:
-        services.push_enqueue(connection_id)
+        services.push_enqueue(connection_id, queue=queue)
 
 
 # -- one claim ------------------------------------------------------------------------------

@@ -283,13 +283,14 @@ def deliveries_sweep() -> list[int]:
 # -- enqueueing -----------------------------------------------------------------------------
 
 
-def push_enqueue(connection_id: int) -> bool:
-    """Enqueue a push of `connection_id` now. A broker outage is logged, not raised: the
-    deliveries are in the database and the sweeper enqueues them later."""
-    return enqueue.task_send(PUSH_TASK, connection_id)
+def push_enqueue(connection_id: int, *, queue: str | None = None) -> bool:
+    """Enqueue a push of `connection_id` now (on `queue`: a push's own, when it hands on
+    work). A broker outage is logged, not raised: the deliveries are in the database and
+    the sweeper enqueues them later."""
+    return enqueue.task_send(PUSH_TASK, connection_id, **({"queue": queue} if queue else {}))
 
 
-def push_request(connection_id: int) -> bool:
+def push_request(connection_id: int, *, queue: str | None = None) -> bool:
     """Enqueue a push of `connection_id` unless one is queued and not started yet (it will
     see this work too): a burst of bookings costs one push, not one each. An unreachable
     cache only means a push more. Returns whether a push is queued."""
@@ -301,7 +302,7 @@ def push_request(connection_id: int) -> bool:
         first = True
     if not first:
         return True
-    if enqueue.task_send(PUSH_TASK, connection_id):
+    if push_enqueue(connection_id, queue=queue):
         return True
     push_started(connection_id)  # nothing is queued after all
     return False

@@ -13,11 +13,13 @@ from celery import shared_task
 from integrations.delivery import push, services
 
 
-@shared_task(name="integrations.delivery_push")
-def delivery_push(connection_id: int) -> int:
-    """Send the due deliveries of one connection. Returns how many were claimed."""
+@shared_task(name="integrations.delivery_push", bind=True)
+def delivery_push(self, connection_id: int) -> int:
+    """Send the due deliveries of one connection. Returns how many were claimed. Work it
+    hands on goes to the queue it came from."""
     services.push_started(connection_id)
-    return push.deliveries_push(connection_id=connection_id).claimed
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    return push.deliveries_push(connection_id=connection_id, queue=queue).claimed
 
 
 @shared_task(name="integrations.deliveries_sweep")

@@ -450,7 +450,9 @@ def test_a_backlog_yields_to_another_org_after_one_round(sf_emulator, sf_connect
     deliveries = due_deliveries(sf_connection, 5)
     DeliveryFactory(next_attempt_at=timezone.now())  # another tenant's, waiting
     requested = []
-    with mock.patch.object(delivery_services, "push_request", side_effect=requested.append):
+    with mock.patch.object(
+        delivery_services, "push_request", side_effect=lambda pk, **_: requested.append(pk)
+    ):
         report = deliveries_push(connection_id=sf_connection.pk)
 
     assert report.claimed == 2
