@@ -357,7 +357,7 @@ def schema_recheck_after_failures(*, entries: Iterable[tuple[Delivery, Any, Any]
     SCHEMA_RECHECK_INTERVAL. `entries` are (delivery, outcome, payload) as the push records
     them. Returns the (connection id, object) pairs enqueued."""
     pairs = {
-        (delivery.connection_id, delivery.sobject)
+        (delivery.connection_id, _failed_object(delivery, outcome))
         for delivery, outcome, _ in entries
         if outcome.error is not None
         and is_field_error(outcome.error.code)
@@ -367,7 +367,19 @@ def schema_recheck_after_failures(*, entries: Iterable[tuple[Delivery, Any, Any]
     enqueued = []
     for connection_id, sobject in sorted(pairs):
         key = f"leadsync:schema-recheck:{connection_id}:{sobject}"
-        if cache.add(key, 1, timeout=SCHEMA_RECHECK_INTERVAL.total_seconds()):
+        try:
+            first = cache.add(key, 1, timeout=SCHEMA_RECHECK_INTERVAL.total_seconds())
+        except Exception as exc:  # the task checks the schema's age itself
+            logger.warning("Schema re-check marker not set (%s)", exc)
+            first = True
+        if first:
             enqueue.task_send_on_commit(SCHEMA_RECHECK_TASK, connection_id, sobject)
             enqueued.append((connection_id, sobject))
     return enqueued
+
+
+def _failed_object(delivery: Delivery, outcome: Any) -> str:
+    """The object whose fields the failure is about: a person delivery may fail on its
+    Event or campaign member rather than on the person."""
+    step = getattr(outcome, "failed_step", "")
+    return {"event": "Event", "campaign": "CampaignMember"}.get(step, delivery.sobject)
