@@ -95,7 +95,7 @@ class SalesforceUserLinkForm(forms.ModelForm):
         self.fields["sf_user_id"].choices = choices
         if not any(d.users for d in self.directories.values()):
             self.fields["sf_user_id"].help_text = format_html(
-                '<a href="?load_users=1">Load the org\'s active users</a> to choose one.'
+                '<a href="{}">Load the org\'s active users</a> to choose one.', "?load_users=1"
             )
 
     def clean(self) -> dict[str, Any]:
