@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from integrations.delivery.claims import Claim
 from integrations.models import Delivery, DeliveryAttempt
+from integrations.models.bulk import rows_update
 from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.person_push import PersonOutcome
 from integrations.salesforce.push import PushOutcome
@@ -141,7 +142,7 @@ def _outcomes_write(
         sent = [d for d, o, _ in entries if d.pk in ours and o.error is None]
         others = [d for d, o, _ in entries if d.pk in ours and o.error is not None]
         # The common case in few statements: what all sent rows share in one UPDATE,
-        # then only what differs per row (Django's bulk_update builds a CASE per field).
+        # then only what differs per row, joined to a VALUES list (models.bulk).
         Delivery.objects.filter(pk__in=[d.pk for d in sent]).update(
             status=Status.SENT, claim_token=None, updated_at=now, sent_at=now,
             next_attempt_at=None, last_error_code="", last_error_message="",
@@ -150,14 +151,10 @@ def _outcomes_write(
         fresh = {d.pk for d, _, payload in entries if payload is not None}
         people = {d.pk for d, o, _ in entries if isinstance(o, PersonOutcome)}
         plain = [d for d in sent if d.pk not in people]
-        Delivery.objects.bulk_update([d for d in plain if d.pk not in fresh], ["sf_record_id"])
-        Delivery.objects.bulk_update(
-            [d for d in plain if d.pk in fresh], ["sf_record_id", "payload"], batch_size=200
-        )
-        Delivery.objects.bulk_update(
-            [d for d in sent if d.pk in people], PERSON_FIELDS, batch_size=200
-        )
-        Delivery.objects.bulk_update(others, RESULT_FIELDS, batch_size=200)
+        rows_update([d for d in plain if d.pk not in fresh], ["sf_record_id"])
+        rows_update([d for d in plain if d.pk in fresh], ["sf_record_id", "payload"])
+        rows_update([d for d in sent if d.pk in people], PERSON_FIELDS)
+        rows_update(others, RESULT_FIELDS)
         # A claim taken back meanwhile belongs to another worker, which logs its own try.
         # A late success is still logged (a record was written), marked as not applied;
         # a late failure is not (alerts would count a failure for a delivery sent since).
