@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from integrations.delivery.claims import CLAIM_EXPIRED
 from integrations.mappings.records import booking_key_value, record_for, target_mapping_specs
 from integrations.mappings.services import schema_get
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
@@ -52,6 +53,15 @@ class Built:
             ref=0, operation=self.operation, api_call_id=None, started_at=time.time(),
             error=self.error, http_status=self.error.http_status if self.error else None,
         )  # fmt: skip
+
+
+def lookup_first(delivery: Delivery, built: Built) -> bool:
+    """Whether an earlier try may have written the record without its outcome being
+    recorded, so it is looked up by key before writing: in create mode after any try; in
+    upsert mode after a claim that lapsed (a killed worker, a lost database)."""
+    if built.write_mode is WriteMode.INSERT:
+        return delivery.attempts > 1
+    return delivery.last_error_code == CLAIM_EXPIRED
 
 
 class RecordBuilder:

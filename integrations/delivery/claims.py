@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from integrations.delivery.selectors import deliveries_due
@@ -145,6 +145,22 @@ def deliveries_reclaim_stale(*, connection_id: int | None = None) -> int:
         "Stale delivery claims taken back: %s (failed: %s)", [r[0] for r in rows], sorted(spent)
     )
     return len(rows)
+
+
+def expired_claim_starts(deliveries: list[Delivery]) -> dict[int, float]:
+    """{delivery id: when its lapsed claim began (epoch seconds)} for those of `deliveries`
+    whose last claim lapsed: a record found by key counts as written by that try only if
+    Salesforce touched it since. One query."""
+    ids = [d.pk for d in deliveries if d.last_error_code == CLAIM_EXPIRED]
+    if not ids:
+        return {}
+    rows = (
+        DeliveryAttempt.objects.filter(delivery_id__in=ids, error_code=CLAIM_EXPIRED)
+        .values("delivery_id")
+        .annotate(started=Max("started_at"))
+        .values_list("delivery_id", "started")
+    )
+    return {pk: started.timestamp() for pk, started in rows}
 
 
 def _expired_attempts_create(

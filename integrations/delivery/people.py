@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.delivery.build import Built, RecordBuilder
+from integrations.delivery.build import Built, RecordBuilder, lookup_first
 from integrations.mappings.records import (
     booking_key_value,
     event_record_for,
@@ -30,7 +30,7 @@ from integrations.salesforce.people import (
     WritePolicy,
 )
 from integrations.salesforce.person_push import PersonItem
-from integrations.salesforce.schema import WriteMode, fields_by_name
+from integrations.salesforce.schema import fields_by_name
 
 #: The booking-id field LeadSync looks for on Events (an Activity custom field).
 EVENT_KEY_FIELD = "LeadSync_Booking_Id__c"
@@ -89,7 +89,7 @@ class PeopleBuilder(RecordBuilder):
             duplicate_policy=DuplicatePolicy(target.duplicate_policy),
             key_field=target.key_field,
             write_mode=built.write_mode,
-            lookup_first=built.write_mode is WriteMode.INSERT and delivery.attempts > 1,
+            lookup_first=lookup_first(delivery, built),
             auto_assign=owner_policy is OwnerPolicy.ASSIGNMENT_RULES,
             read_owner=owner_policy is not OwnerPolicy.LEAVE or target.event_enabled,
             owner_on_create=owner_on_create,

@@ -21,11 +21,13 @@ from django.utils import timezone
 
 from integrations.connection import tokens
 from integrations.delivery import services
+from integrations.delivery.build import lookup_first
 from integrations.delivery.claims import (
     Claim,
     claim_lease_kept,
     deliveries_claim,
     deliveries_reclaim_stale,
+    expired_claim_starts,
 )
 from integrations.delivery.outcomes import (
     REQUEST_LIMIT_EXCEEDED,
@@ -194,6 +196,7 @@ def _build(
     """Build the claim's records. A delivery refused before sending is recorded at once.
     Raises ConnectionRefused."""
     result = ClaimBuilt()
+    lapsed = expired_claim_starts(claim.deliveries)
     for delivery in claim.deliveries:
         person = None
         if delivery.target is not None and delivery.target.is_person:
@@ -207,13 +210,15 @@ def _build(
             continue
         result.payloads[delivery.pk] = built.record if built.fresh else None
         if person is not None:
+            person.lookup_since = lapsed.get(delivery.pk)
             result.people.append((delivery, person))
             continue
         item = PushItem(
             ref=delivery.pk,
             record=built.record,
             key=built.key,
-            lookup_first=built.write_mode is WriteMode.INSERT and delivery.attempts > 1,
+            lookup_first=lookup_first(delivery, built),
+            lookup_since=lapsed.get(delivery.pk),
         )
         group = (built.sobject, built.write_mode.value, built.key_field)
         result.groups.setdefault(group, []).append((delivery, item))

@@ -32,7 +32,8 @@ class PersonItem:
     duplicate_policy: DuplicatePolicy
     key_field: str = ""
     write_mode: WriteMode = WriteMode.UPSERT  # always-create: upsert by key, or create
-    lookup_first: bool = False  # always-create in create mode after an unclear try
+    lookup_first: bool = False  # always-create: an earlier try's outcome is unknown
+    lookup_since: float | None = None  # ... and it began then (see push.PushItem)
     auto_assign: bool = False
     owner_on_create: str = ""
     read_owner: bool = True

@@ -203,7 +203,13 @@ def _create_group(
         write_mode=mode,
         key_field=key_field,
         items=[
-            PushItem(ref=i.ref, record=r, key=i.key, lookup_first=i.lookup_first and by_key)
+            PushItem(
+                ref=i.ref,
+                record=r,
+                key=i.key,
+                lookup_first=i.lookup_first and by_key,
+                lookup_since=i.lookup_since,
+            )
             for i, r in group
         ],
         batching=batch.batching,

@@ -7,16 +7,16 @@ builds their records and writes each `PushOutcome` back.
 - upsert mode: one record -> `PATCH /sobjects/{Obj}/{Key}/{value}`; several -> sObject
   Collections upsert (`PATCH /composite/sobjects/{Obj}/{Key}`, <= 200 per call,
   allOrNone false), each per-record result kept with its record.
-- create mode: one record -> `POST /sobjects/{Obj}`; several -> Collections create. A record
-  marked `lookup_first` (an earlier attempt may have written it: its answer was lost) is
-  first looked up by its key field (`SELECT Id FROM Obj WHERE Key = 'value'`) and only
-  created when absent.
+- create mode: one record -> `POST /sobjects/{Obj}`; several -> Collections create.
+- A record marked `lookup_first` (an earlier try may have written it and its outcome was
+  never recorded) is first looked up by its key field (one `... WHERE Key IN (...)` per
+  200) and only written when absent.
 - A call that fails as a whole gives every record of that call the same error.
 - A write whose outcome is unknown (the call timed out or the connection dropped after it
   left) is reconciled before anything is retried: one query by the key field finds the
   records that call did write; those are sent, only the rest keep the error (and retry).
 
-API calls: ceil(n / 200) for n records, plus one query per `lookup_first`, plus one query
+API calls: ceil(n / 200) for n records, plus one query per 200 `lookup_first` records and
 per 200 records of calls with an unknown outcome.
 """
 
@@ -43,6 +43,9 @@ class PushItem:
     record: dict[str, Any]
     key: str = ""
     lookup_first: bool = False
+    # Upsert mode: a record found counts as written only when Salesforce touched it since
+    # this moment (epoch seconds) — the try whose outcome was lost; None: any record found.
+    lookup_since: float | None = None
 
 
 @dataclass
@@ -86,16 +89,10 @@ def records_push(
     (the caller decides what a connection-kind error means for the rest).
     """
     outcomes: dict[int, PushOutcome] = {}
-    pending = list(items)
-    if write_mode is WriteMode.INSERT and key_field:
-        pending = []
-        for item in items:
-            if item.lookup_first:
-                found = _lookup(client, sobject, key_field, item)
-                if found is not None:
-                    outcomes[item.ref] = found
-                    continue
-            pending.append(item)
+    if key_field:
+        looked = [item for item in items if item.lookup_first]
+        outcomes.update(_lookups(client, sobject, key_field, looked, write_mode))
+    pending = [item for item in items if item.ref not in outcomes]
     upsert = write_mode is WriteMode.UPSERT and bool(key_field)
     size = COLLECTION_MAX if batching else 1
     for chunk in _chunks(pending, size):
@@ -192,28 +189,54 @@ def _collection(
     return outcomes
 
 
-def _lookup(
-    client: SalesforceClient, sobject: str, key_field: str, item: PushItem
-) -> PushOutcome | None:
-    """The outcome of looking up the record an earlier, unanswered create may have made:
-    found (sent), or the lookup's own error (retry later: creating blind could duplicate);
-    None when there is no such record, so it may be created."""
-    outcome = PushOutcome(item.ref, "lookup", uuid.uuid4(), started_at=time.time())
-    began = time.monotonic()
-    soql = f"SELECT Id FROM {sobject} WHERE {key_field} = '{soql_quote(item.key)}'"  # noqa: S608
-    try:
-        rows = client.query(soql).get("records") or []
-    except SalesforceError as error:
-        outcome.error, outcome.http_status = error, error.http_status
-        outcome.duration_ms = _ms_since(began)
-        return outcome
-    if not rows:
-        return None
-    outcome.record_id = rows[0].get("Id")
-    outcome.created, outcome.found_existing = False, True
-    outcome.http_status = 200
-    outcome.duration_ms = _ms_since(began)
-    return outcome
+def _lookups(
+    client: SalesforceClient,
+    sobject: str,
+    key_field: str,
+    items: list[PushItem],
+    write_mode: WriteMode,
+) -> dict[int, PushOutcome]:
+    """Look up, by key, the records earlier tries with an unknown outcome may have written
+    (one query per 200): a record found is not written again — in create mode it is left
+    as it is (`found_existing`), in upsert mode it holds this very payload (a retry sends
+    the stored one), so it counts as sent (`reconciled`). A failed lookup is each item's
+    error (retry later: writing blind could repeat a write). Items not found are absent."""
+    outcomes: dict[int, PushOutcome] = {}
+    for chunk in _chunks(items, COLLECTION_MAX):
+        call_id, started, began = uuid.uuid4(), time.time(), time.monotonic()
+        keys = ", ".join(f"'{soql_quote(item.key)}'" for item in chunk)
+        soql = (
+            f"SELECT Id, {key_field}, SystemModstamp FROM {sobject} "  # noqa: S608 - quoted
+            f"WHERE {key_field} IN ({keys})"
+        )
+        try:
+            rows = client.query(soql).get("records") or []
+        except SalesforceError as error:
+            for item in chunk:
+                outcome = PushOutcome(item.ref, "lookup", call_id, started_at=started)
+                outcome.error, outcome.http_status = error, error.http_status
+                outcome.duration_ms = _ms_since(began)
+                outcomes[item.ref] = outcome
+            continue
+        found = {str(row.get(key_field)): row for row in rows}
+        for item in chunk:
+            row = found.get(item.key)
+            if row is None:
+                continue
+            since = item.lookup_since
+            if write_mode is WriteMode.UPSERT and since is not None:
+                touched = _sf_time(row.get("SystemModstamp"))
+                if touched < datetime.fromtimestamp(since, tz=UTC) - RECONCILE_SKEW:
+                    continue  # an older write: this try's record still has to go out
+            outcome = PushOutcome(item.ref, "lookup", call_id, started_at=started)
+            outcome.record_id, outcome.created, outcome.http_status = row.get("Id"), False, 200
+            if write_mode is WriteMode.INSERT:
+                outcome.found_existing = True
+            else:
+                outcome.reconciled = True
+            outcome.duration_ms = _ms_since(began)
+            outcomes[item.ref] = outcome
+    return outcomes
 
 
 #: Transport failures after which the write may or may not have been applied.

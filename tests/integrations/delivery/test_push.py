@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking
+from integrations.connection.tokens import client_for
 from integrations.delivery import services as delivery_services
 from integrations.delivery.push import deliveries_push
 from integrations.models import Delivery, DeliveryAttempt, SalesforceConnection
@@ -23,6 +24,7 @@ from tests.fixtures_emulator import emulator_admin
 from tests.integrations.conftest import emulator_faults, emulator_state, token_calls
 
 pytestmark = pytest.mark.django_db
+KEY = "LeadSync_Booking_Id__c"
 Status = Delivery.Status
 REGION_RULE = {
     "name": "Known_Region",
@@ -467,3 +469,62 @@ def test_alone_a_backlog_drains_in_one_push(sf_emulator, sf_connection, settings
     with mock.patch.object(delivery_services, "push_request") as requested:
         report = deliveries_push(connection_id=sf_connection.pk)
     assert (report.claimed, report.sent, requested.call_count) == (5, 5, 0)
+
+
+def lapsed(delivery, *, claim_began):
+    """The delivery as the sweep leaves it after its claim lapsed (claims.py)."""
+    DeliveryAttempt.objects.create(
+        delivery=delivery, started_at=claim_began, operation="claim expired",
+        outcome=DeliveryAttempt.Outcome.RETRY, error_code="CLAIM_EXPIRED",
+    )  # fmt: skip
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Status.RETRYING, attempts=1, retries=1, last_error_code="CLAIM_EXPIRED",
+        next_attempt_at=timezone.now(),
+    )  # fmt: skip
+
+
+def writes_of(server, booking) -> int:
+    summary = emulator_admin(server, "GET", "writes")["by_value"]
+    return (
+        summary.get("Lead.LeadSync_Booking_Id__c", {})
+        .get(str(booking.uid).lower(), {})
+        .get("writes", 0)
+    )
+
+
+def test_a_lapsed_claim_whose_write_landed_is_found_not_written_again(sf_emulator, sf_connection):
+    """A worker killed after Salesforce wrote the record: the next push finds it by the
+    booking id (touched since the lost claim began) and writes nothing."""
+    SObjectSchemaFactory(connection=sf_connection)
+    [delivery] = due_deliveries(sf_connection, 1)
+    began = timezone.now() - timedelta(seconds=1)
+    key = str(delivery.booking.uid)
+    client_for(sf_connection).upsert(
+        "Lead", KEY, key, {"LastName": "Lost", "Company": "C", "Region__c": "EMEA"}
+    )
+    lapsed(delivery, claim_began=began)
+
+    deliveries_push(connection_id=sf_connection.pk)
+
+    delivery.refresh_from_db()
+    [lead] = leads(sf_emulator)
+    assert (delivery.status, delivery.sf_record_id) == (Status.SENT, lead["Id"])
+    assert writes_of(sf_emulator, delivery.booking) == 1
+    assert delivery.attempt_log.order_by("-started_at").first().operation == "lookup"
+
+
+def test_a_lapsed_claim_whose_write_never_landed_is_written(sf_emulator, sf_connection):
+    """Found only an older write (before the lost claim): this try's record goes out."""
+    SObjectSchemaFactory(connection=sf_connection)
+    [delivery] = due_deliveries(sf_connection, 1)
+    key = str(delivery.booking.uid)
+    client_for(sf_connection).upsert(
+        "Lead", KEY, key, {"LastName": "Old", "Company": "C", "Region__c": "EMEA"}
+    )
+    lapsed(delivery, claim_began=timezone.now() + timedelta(minutes=10))
+
+    deliveries_push(connection_id=sf_connection.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == Status.SENT
+    assert writes_of(sf_emulator, delivery.booking) == 2
