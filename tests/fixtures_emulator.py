@@ -1,9 +1,14 @@
 """Fixtures for the local Salesforce emulator (star-imported by tests/conftest.py).
 
 - ``sf_emulator_server`` (session): one emulator over HTTPS, CA in a tmp dir.
-- ``sf_emulator`` (function): the same server, reset to its start state for this test.
+- ``sf_emulator`` (function): the same server, reset to its start state for this test:
+  the lived-in org (a customer's org: existing people, standard duplicate rules, a Lead
+  assignment rule; see integrations/salesforce/emulator/seed.py).
+- ``sf_emulator_blank`` (function): the same server reset to a blank org (no records
+  but the integration user, no rules), for tests whose point needs an empty org.
 - ``sf_client`` (function): a ``simple_salesforce.Salesforce`` connected to it through
-  the token endpoint (seeded refresh token), over a session that trusts the emulator CA.
+  the token endpoint (seeded refresh token), over a session that trusts the emulator CA;
+  ``sf_blank_client`` the same on the blank org.
 
 Helpers for tests that need more control: ``emulator_http(server)``,
 ``emulator_admin(server, method, path, body)``, ``emulator_refresh(server)``,
@@ -40,8 +45,10 @@ __all__ = [
     "emulator_refresh",
     "emulator_salesforce",
     "pkce_pair",
+    "sf_blank_client",
     "sf_client",
     "sf_emulator",
+    "sf_emulator_blank",
     "sf_emulator_server",
     "sf_raw",
 ]
@@ -186,7 +193,22 @@ def sf_emulator(sf_emulator_server):
 
 
 @pytest.fixture
+def sf_emulator_blank(sf_emulator_server):
+    sf_emulator_server.org.reset("blank")
+    yield sf_emulator_server
+    sf_emulator_server.org.reset()
+
+
+@pytest.fixture
 def sf_client(sf_emulator) -> Salesforce:
     response = emulator_refresh(sf_emulator)
     assert response.status_code == 200, response.text
     return emulator_salesforce(sf_emulator, response.json())
+
+
+@pytest.fixture
+def sf_blank_client(sf_emulator_blank) -> Salesforce:
+    """Like ``sf_client``, connected to the blank org (do not combine with sf_emulator)."""
+    response = emulator_refresh(sf_emulator_blank)
+    assert response.status_code == 200, response.text
+    return emulator_salesforce(sf_emulator_blank, response.json())

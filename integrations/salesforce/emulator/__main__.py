@@ -2,11 +2,14 @@
 
     python -m integrations.salesforce.emulator --host 127.0.0.1 --port 8443 \\
         --tls-dir var/emulator [--http] [--client-id ID --client-secret SECRET] \\
-        [--callback-url URL ...] [--seed-refresh-token TOKEN ...] [--config faults.json]
+        [--callback-url URL ...] [--seed-refresh-token TOKEN ...] [--config faults.json] \\
+        [--org lived_in|blank]
 
 HTTPS is the default: the CA to trust is printed (``requests`` ``verify=<ca path>``).
 ``--http`` serves plain HTTP instead, for tools that cannot be told about a CA; note
 simple-salesforce always builds https:// URLs, so it needs HTTPS or a rewriting adapter.
+``--org`` picks the org: ``lived_in`` (default: a customer's org with people, rules and a
+queue, see seed.py) or ``blank``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="refresh token valid for the default user from the start (repeatable)",
     )
     parser.add_argument("--config", help="JSON file: fault switches and/or config sections")
+    parser.add_argument(
+        "--org", choices=("lived_in", "blank"), help="lived_in (default) or a blank org"
+    )
     parser.add_argument("--random-seed", type=int, help="seed for rate_503 / rate_lock")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         config["callback_urls"] = args.callback_urls
     seeds = list(config.get("seed_refresh_tokens", [])) + args.seed_refresh_tokens
     config["seed_refresh_tokens"] = seeds
+    if args.org:
+        config["org"] = args.org
     if args.random_seed is not None:
         config["random_seed"] = args.random_seed
     try:

@@ -12,6 +12,7 @@ after a committed write (outside the lock). ``Sforce-Limit-Info`` goes on every 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +20,10 @@ from urllib.parse import unquote
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from . import admin_api, oauth, rest, rest_collections
+from . import admin_api, composite, oauth, rest, rest_collections, rest_query
 from .faults import take_fail_next
 from .org import LOCK_MESSAGE, Org
 from .responses import NOT_FOUND_MESSAGE, RestError, json_response, rest_error
@@ -45,11 +47,21 @@ DATA_ROUTES: dict[str, dict[str, tuple[str, Callable[..., Response], bool]]] = {
         "GET": ("sobject.get_by_external_id", rest.get_by_external, False),
         "PATCH": ("sobject.upsert", rest.upsert, True),
     },
-    "query": {"GET": ("query", rest.query, False)},
+    "query": {"GET": ("query", rest_query.query, False)},
+    "query_more": {"GET": ("query", rest_query.next_page, False)},
+    "query_all": {"GET": ("queryAll", rest_query.query_all, False)},
+    "query_all_more": {"GET": ("queryAll", rest_query.next_page, False)},
+    "search": {"GET": ("search", rest_query.search, False)},
+    "composite": {"POST": ("composite", composite.composite, True)},
     "limits": {"GET": ("limits", rest.limits, False)},
     "collection": {
         "POST": ("collection.create", rest_collections.create, True),
         "PATCH": ("collection.update", rest_collections.update, True),
+        "DELETE": ("collection.delete", rest_collections.delete, True),
+    },
+    "collection_retrieve": {
+        "GET": ("collection.retrieve", rest_collections.retrieve, False),
+        "POST": ("collection.retrieve", rest_collections.retrieve, False),
     },
     "collection_upsert": {"PATCH": ("collection.upsert", rest_collections.upsert, True)},
 }
@@ -72,8 +84,14 @@ URL_MAP = Map(
         Rule(f"{D}/sobjects/<obj>/<record_id>", endpoint="record"),
         Rule(f"{D}/sobjects/<obj>/<ext_field>/<ext_value>", endpoint="external"),
         Rule(f"{D}/query", endpoint="query"),
+        Rule(f"{D}/query/<cursor>", endpoint="query_more"),
+        Rule(f"{D}/queryAll", endpoint="query_all"),
+        Rule(f"{D}/queryAll/<cursor>", endpoint="query_all_more"),
+        Rule(f"{D}/search", endpoint="search"),
+        Rule(f"{D}/composite", endpoint="composite"),
         Rule(f"{D}/limits", endpoint="limits"),
         Rule(f"{D}/composite/sobjects", endpoint="collection"),
+        Rule(f"{D}/composite/sobjects/<obj>", endpoint="collection_retrieve"),
         Rule(f"{D}/composite/sobjects/<obj>/<ext_field>", endpoint="collection_upsert"),
         Rule("/services/oauth2/authorize", endpoint="authorize", methods=["GET", "POST"]),
         Rule("/services/oauth2/token", endpoint="token", methods=["POST"]),
@@ -107,11 +125,11 @@ class EmulatorApp:
             endpoint, values = adapter.match(raw_path.rstrip("/") or "/", method=request.method)
         except MethodNotAllowed as exc:
             allowed = ",".join(sorted(exc.valid_methods or []))
-            return json_response({"error": f"method not allowed; allowed: {allowed}"}, 405)
+            message = f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}"
+            return rest_response(rest_error(405, "METHOD_NOT_ALLOWED", message))
         except NotFound:
-            if raw_path.startswith("/services/data"):
-                return rest_response(rest_error(404, "NOT_FOUND", NOT_FOUND_MESSAGE))
-            return json_response({"error": "not found"}, 404)
+            # Every unknown route answers in Salesforce's error shape (reference §3).
+            return rest_response(rest_error(404, "NOT_FOUND", NOT_FOUND_MESSAGE))
         except HTTPException as exc:  # e.g. a routing redirect we never configure
             return exc.get_response()
         values = {key: unquote(value) for key, value in values.items()}
@@ -179,7 +197,7 @@ class EmulatorApp:
             raise rest_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         org.api_used += 1
         org.api_calls[kind] += 1
-        ctx = rest.Ctx(org, request, version)
+        ctx = rest.Ctx(org, request, version, subrequest=self._subrequest)
         ctx.timeout_after_write = fault == "timeout_after_write"
         if fault == "lock" or (is_write and org.rng.random() < faults["rate_lock"]):
             if kind.startswith("collection."):
@@ -187,6 +205,42 @@ class EmulatorApp:
             else:
                 raise rest_error(400, "UNABLE_TO_LOCK_ROW", LOCK_MESSAGE, [])
         return ctx
+
+    def _subrequest(self, parent: rest.Ctx, method: str, url: str, body: Any) -> Response:
+        """Run one composite subrequest under the caller's lock, uncounted: the composite
+        call was counted once. Its headers are the composite request's."""
+        path, _, query = url.partition("?")
+        try:
+            endpoint, values = URL_MAP.bind("emulator", "/").match(path.rstrip("/"), method="GET")
+        except HTTPException:
+            return rest_response(rest_error(404, "NOT_FOUND", NOT_FOUND_MESSAGE))
+        values = {key: unquote(value) for key, value in values.items()}
+        try:
+            if endpoint not in DATA_ROUTES or endpoint == "composite":
+                raise rest_error(404, "NOT_FOUND", NOT_FOUND_MESSAGE)
+            version = rest.parse_version(values.pop("ver"))
+            methods = DATA_ROUTES[endpoint]
+            if method not in methods:
+                message = f"HTTP Method '{method}' not allowed. Allowed are {','.join(methods)}"
+                raise rest_error(405, "METHOD_NOT_ALLOWED", message)
+            headers = {
+                name: value
+                for name, value in parent.request.headers.items()
+                if name.lower().startswith("sforce-")
+            }
+            builder = EnvironBuilder(
+                path=path,
+                method=method,
+                query_string=query,
+                headers=headers,
+                data=json.dumps(body) if body is not None else None,
+                content_type="application/json",
+            )
+            request = Request(builder.get_environ())
+            ctx = rest.Ctx(self.org, request, version, shared_writer=parent.shared_writer)
+            return methods[method][1](ctx, **values)
+        except RestError as exc:
+            return rest_response(exc)
 
     def _with_limit_info(self, response: Response) -> Response:
         with self.org.lock:

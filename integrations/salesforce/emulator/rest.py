@@ -7,12 +7,13 @@ and returns a werkzeug Response or raises RestError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import soql
+from . import duplicates, soql_exec
 from .dml import Writer
 from .ids import looks_like_id, to_18
 from .org import Org
@@ -31,15 +32,31 @@ class Ctx:
     version: str  # "59.0"
     lock_fault: bool = False  # fault: collections answer per-record UNABLE_TO_LOCK_ROW
     timeout_after_write: bool = False  # fault: delay the response after the write commits
+    # Composite: one Writer for every subrequest (allOrNone rolls them back together),
+    # and the runner app.py supplies for subrequests: (ctx, method, url, body) -> Response.
+    shared_writer: Writer | None = None
+    subrequest: Callable[..., Response] | None = None
 
     @property
     def major(self) -> int:
         return int(self.version.split(".")[0])
 
     def writer(self) -> Writer:
-        header = self.request.headers.get("Sforce-Duplicate-Rule-Header", "")
-        allow_save = "allowsave=true" in header.replace(" ", "").lower()
-        return Writer(self.org, version=self.version, allow_save=allow_save)
+        """A Writer honouring the request's Sforce-Duplicate-Rule-Header and
+        Sforce-Auto-Assign headers (duplicates.py, assignment.py)."""
+        if self.shared_writer is not None:
+            return self.shared_writer
+        headers = self.request.headers
+        # The duplicate rule header exists from API v52.0; older versions ignore it.
+        duplicate_header = (
+            headers.get("Sforce-Duplicate-Rule-Header", "") if self.major >= 52 else ""
+        )
+        return Writer(
+            self.org,
+            version=self.version,
+            duplicate_header=duplicates.parse_header(duplicate_header),
+            auto_assign=headers.get("Sforce-Auto-Assign"),
+        )
 
     def url(self, tail: str) -> str:
         return f"/services/data/v{self.version}/{tail}"
@@ -77,7 +94,7 @@ def record_view(
         if wanted is not None and field["name"].lower() not in wanted:
             continue
         if field["type"] == "address":
-            view[field["name"]] = _address(fields, field["name"], record)
+            view[field["name"]] = soql_exec.address(fields, field["name"], record)
         else:
             view[field["name"]] = record.get(field["name"])
     if names is not None:  # keep the caller's order, as SOQL does
@@ -85,23 +102,18 @@ def record_view(
     return view
 
 
-def _address(fields: list[dict[str, Any]], name: str, record: dict[str, Any]) -> dict | None:
-    """Compound address built from its component fields (null when all are empty)."""
-    prefix = name[: -len("Address")]
-    parts = {}
-    for field in fields:
-        if field.get("compoundFieldName") == name:
-            key = field["name"][len(prefix) :]
-            parts[key[0].lower() + key[1:]] = record.get(field["name"])
-    return parts if any(v is not None for v in parts.values()) else None
-
-
 # -- handlers ------------------------------------------------------------------------------
 
 
+RESOURCES = ("sobjects", "query", "queryAll", "search", "limits", "composite")
+
+
 def resources(ctx: Ctx) -> Response:
-    names = ("sobjects", "query", "limits", "composite")
-    return json_response({name: ctx.url(name) for name in names})
+    """``GET /services/data/vXX.X``: the served resources plus the caller's ``identity``
+    URL, as Salesforce lists it (REST API Developer Guide, "Resources by Version")."""
+    body = {name: ctx.url(name) for name in RESOURCES}
+    body["identity"] = f"{ctx.org.base_url}/id/{ctx.org.org_id}/{ctx.org.user_id}"
+    return json_response(dict(sorted(body.items())))
 
 
 def describe_global(ctx: Ctx) -> Response:
@@ -210,13 +222,6 @@ def get_by_external(ctx: Ctx, obj: str, ext_field: str, ext_value: str) -> Respo
     if len(matches) > 1:
         return json_response([ctx.url(f"sobjects/{name}/{m['Id']}") for m in matches], 300)
     return json_response(record_view(ctx, name, matches[0]))
-
-
-def query(ctx: Ctx) -> Response:
-    parsed = soql.parse(ctx.request.args.get("q", ""), ctx.org.schema)
-    rows = soql.execute(parsed, list(ctx.org.records[parsed.obj].values()))
-    records = [record_view(ctx, parsed.obj, row, parsed.fields) for row in rows]
-    return json_response({"totalSize": len(records), "done": True, "records": records})
 
 
 def limits(ctx: Ctx) -> Response:

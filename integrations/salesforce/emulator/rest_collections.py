@@ -1,5 +1,7 @@
-"""sObject Collections: ``/composite/sobjects`` create and update, and
-``/composite/sobjects/{Obj}/{ExtField}`` upsert (reference §3).
+"""sObject Collections: ``/composite/sobjects`` create (POST), update (PATCH) and delete
+(DELETE ``?ids=``), ``/composite/sobjects/{Obj}`` retrieve (POST ``{"ids", "fields"}`` or
+GET ``?ids=&fields=``) and ``/composite/sobjects/{Obj}/{ExtField}`` upsert (reference §3;
+REST API Developer Guide, "sObject Collections").
 
 The whole request is one API call. Results come back in request order; per-record
 errors use ``statusCode`` (not ``errorCode``) and always carry ``fields``. With
@@ -21,7 +23,7 @@ from .dml import Writer
 from .ids import looks_like_id, to_18
 from .org import LOCK_MESSAGE
 from .responses import RestError, json_response, read_json, rest_error, sf_error
-from .rest import Ctx, _external_field
+from .rest import Ctx, _external_field, record_view
 
 MAX_RECORDS = 200
 ROLLED_BACK = (
@@ -31,10 +33,17 @@ ROLLED_BACK = (
 
 
 def _collection_error(error: dict[str, Any]) -> dict[str, Any]:
-    """REST error entry -> per-record entry: statusCode first, fields always present."""
+    """REST error entry -> per-record entry: statusCode first, fields always present.
+
+    DUPLICATES_DETECTED: the single-record body's misspelled ``duplicateResut`` becomes
+    ``duplicateResult`` here, the name of the DuplicateError field Collections serialises
+    (Object Reference "DuplicateResult"; clients read both, e.g. jsforce users) [inf].
+    """
     out = {"statusCode": error["errorCode"], "message": error["message"]}
     out["fields"] = error.get("fields", [])
-    out.update({k: v for k, v in error.items() if k not in ("errorCode", "message", "fields")})
+    for key, value in error.items():
+        if key not in ("errorCode", "message", "fields"):
+            out["duplicateResult" if key == "duplicateResut" else key] = value
     return out
 
 
@@ -143,3 +152,67 @@ def upsert(ctx: Ctx, obj: str, ext_field: str) -> Response:
         return {"id": record_id, "success": True, "errors": [], "created": created}
 
     return _run(ctx, records, all_or_none, op)
+
+
+MAX_RETRIEVE = 2000
+
+
+def retrieve(ctx: Ctx, obj: str) -> Response:
+    """Records by id with the named fields, in request order; ``null`` for an id that
+    matches no record. Unknown fields fail the call with INVALID_FIELD."""
+    name = ctx.org.schema.require_object(obj)
+    if ctx.request.method == "GET":
+        ids = [i for i in ctx.request.args.get("ids", "").split(",") if i]
+        names = [f for f in ctx.request.args.get("fields", "").split(",") if f]
+    else:
+        body = read_json(ctx.request)
+        if not isinstance(body, dict):
+            raise rest_error(400, "JSON_PARSER_ERROR", "Expected an object with ids and fields")
+        ids, names = body.get("ids") or [], body.get("fields") or []
+    if not ids or not names or not all(isinstance(v, str) for v in [*ids, *names]):
+        raise rest_error(400, "INVALID_API_INPUT", "ids and fields are required")
+    if len(ids) > MAX_RETRIEVE:
+        raise rest_error(400, "EXCEEDED_ID_LIMIT", f"Too many ids; the limit is {MAX_RETRIEVE}")
+    fields = []
+    for item in names:
+        field = ctx.org.schema.field(name, item.strip())
+        if field is None:
+            raise rest_error(400, "INVALID_FIELD", f"No such column '{item}' on entity '{name}'")
+        fields.append(field["name"])
+    table = ctx.org.records[name]
+    out = []
+    for record_id in ids:
+        record = table.get(to_18(record_id)) if looks_like_id(record_id) else None
+        out.append(record_view(ctx, name, record, fields) if record else None)
+    return json_response(out)
+
+
+def delete(ctx: Ctx) -> Response:
+    """``DELETE /composite/sobjects?ids=a,b[&allOrNone=true]``: per-id results."""
+    ids = [i for i in ctx.request.args.get("ids", "").split(",") if i]
+    if not ids:
+        raise rest_error(400, "INVALID_API_INPUT", "ids is required")
+    if len(ids) > MAX_RECORDS:
+        raise rest_error(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_RECORDS} records into this call",
+        )
+    all_or_none = ctx.request.args.get("allOrNone", "").lower() == "true"
+
+    def op(writer: Writer, record_id: str) -> dict:
+        if not looks_like_id(record_id):
+            raise RestError(400, [sf_error("MALFORMED_ID", f"malformed id {record_id}", [])])
+        full = to_18(record_id)
+        obj = ctx.org.schema.object_for_id(full)
+        if obj is None or (full not in ctx.org.records[obj] and full not in ctx.org.deleted[obj]):
+            # [inf] The text for a well-formed id of no record is not captured.
+            error = sf_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+            raise RestError(400, [error])
+        try:
+            writer.delete(obj, full)
+        except RestError as exc:
+            raise RestError(400, exc.errors) from None
+        return {"id": full, "success": True, "errors": []}
+
+    return _run(ctx, ids, all_or_none, op)

@@ -1,6 +1,6 @@
-"""Org-level checks that run after field validation: validation rules, unique fields,
-duplicate rules. None of them is visible in describe (reference §5), so tests and the
-demo configure them through the admin API.
+"""Org-level checks that run after field validation: validation rules and unique fields
+(duplicate rules: duplicates.py). Neither is visible in describe (reference §5), so tests
+and the demo configure them through the admin API.
 
 Validation rule (an error when its condition holds, like a Salesforce formula)::
 
@@ -11,10 +11,6 @@ Validation rule (an error when its condition holds, like a Salesforce formula)::
 ``when`` may be a list (all must hold). Ops: always, blank, not_blank, equals,
 not_equals, in, not_in, contains, regex, not_regex (string compares are case-insensitive
 except regex).
-
-Duplicate rule::
-
-    {"name": "Lead_Email", "object": "Lead", "match_fields": ["Email"], "allow_save": false}
 """
 
 from __future__ import annotations
@@ -27,10 +23,6 @@ from .schema import Schema
 
 OPS = {"always", "blank", "not_blank", "equals", "not_equals", "in", "not_in", "contains"}
 OPS |= {"regex", "not_regex"}
-DUPLICATE_ALERT = (
-    "You're creating a duplicate record. We recommend you use an existing record instead."
-)
-DUPLICATE_BLOCK = "Use one of these records?"
 
 
 def _canonical_field(schema: Schema, obj: str, name: Any) -> str:
@@ -73,26 +65,11 @@ def normalise_validation_rule(schema: Schema, rule: dict[str, Any]) -> dict[str,
     return out
 
 
-def normalise_duplicate_rule(schema: Schema, rule: dict[str, Any]) -> dict[str, Any]:
-    """Check a duplicate rule and return it with canonical names; raises ValueError."""
-    obj = _canonical_object(schema, rule)
-    match_fields = rule.get("match_fields") or []
-    if not match_fields:
-        raise ValueError("a duplicate rule needs match_fields")
-    return {
-        "name": rule.get("name", f"Standard_{obj}_Duplicate_Rule"),
-        "object": obj,
-        "match_fields": [_canonical_field(schema, obj, name) for name in match_fields],
-        "allow_save": bool(rule.get("allow_save", False)),
-        "matching_rule": rule.get("matching_rule", f"Standard_{obj}_Match_Rule_v1_0"),
-    }
-
-
 def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
 
 
-def _holds(cond: dict[str, Any], record: dict[str, Any]) -> bool:
+def holds(cond: dict[str, Any], record: dict[str, Any]) -> bool:
     op = cond["op"]
     if op == "always":
         return True
@@ -119,7 +96,7 @@ def check_validation_rules(
     record as it would be saved (existing values merged with the payload)."""
     errors = []
     for rule in rules:
-        if rule["object"] == obj and all(_holds(cond, record) for cond in rule["when"]):
+        if rule["object"] == obj and all(holds(cond, record) for cond in rule["when"]):
             fields = [rule["field"]] if rule.get("field") else []
             errors.append(sf_error("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule["message"], fields))
     return errors
@@ -141,66 +118,38 @@ def check_unique(org: Any, obj: str, values: dict[str, Any], self_id: str | None
     return []
 
 
-def check_duplicate_rules(
-    org: Any, obj: str, record: dict[str, Any], *, allow_save_header: bool, version: str
-) -> list[dict[str, Any]]:
-    """DUPLICATES_DETECTED with the real body, misspelled ``duplicateResut`` key included.
+def check_campaign_member(org: Any, obj: str, record: dict[str, Any]) -> list[dict]:
+    """A CampaignMember names a Lead or a Contact, and one person joins a campaign once.
 
-    A rule with allow_save lets the write through when the client sent
-    ``Sforce-Duplicate-Rule-Header: allowSave=true`` (reference §4).
+    The second join answers ``[{"message": "Already a campaign member.", "errorCode":
+    "DUPLICATE_VALUE"}]`` (captured in public client tests; no ``fields``). The
+    missing-person text is not captured [inf].
     """
-    for rule in org.duplicate_rules:
-        if rule["object"] != obj:
-            continue
-        keys = [_fold(record.get(name)) for name in rule["match_fields"]]
-        if any(key in (None, "") for key in keys):
-            continue
-        matches = [
-            other
-            for other in org.records[obj].values()
-            if other["Id"] != record.get("Id")
-            and [_fold(other.get(name)) for name in rule["match_fields"]] == keys
-        ]
-        if not matches or (rule["allow_save"] and allow_save_header):
-            continue
-        return [_duplicates_detected(rule, obj, matches, version)]
+    if obj != "CampaignMember":
+        return []
+    person = [name for name in ("LeadId", "ContactId") if record.get(name)]
+    if not person:
+        message = "Required fields are missing: [LeadId, ContactId]"
+        return [sf_error("REQUIRED_FIELD_MISSING", message, ["LeadId", "ContactId"])]
+    for other in org.records[obj].lookup(person[0], record[person[0]]):
+        if other["Id"] != record["Id"] and other.get("CampaignId") == record.get("CampaignId"):
+            return [sf_error("DUPLICATE_VALUE", "Already a campaign member.")]
     return []
 
 
-def _duplicates_detected(
-    rule: dict[str, Any], obj: str, matches: list[dict[str, Any]], version: str
-) -> dict[str, Any]:
-    message = DUPLICATE_ALERT if rule["allow_save"] else DUPLICATE_BLOCK
-    match_records = [
-        {
-            "additionalInformation": [],
-            "fieldDiffs": [],
-            "matchConfidence": 100.0,
-            "record": {
-                "attributes": {
-                    "type": obj,
-                    "url": f"/services/data/v{version}/sobjects/{obj}/{m['Id']}",
-                },
-                "Id": m["Id"],
-            },
-        }
-        for m in matches
-    ]
-    result = {
-        "allowSave": rule["allow_save"],
-        "duplicateRule": rule["name"],
-        "duplicateRuleEntityType": obj,
-        "errorMessage": message,
-        "matchResults": [
-            {
-                "entityType": obj,
-                "errorMessage": None,
-                "matchEngine": "ExactMatchEngine",
-                "matchRecords": match_records,
-                "rule": rule["matching_rule"],
-                "size": len(match_records),
-                "success": True,
-            }
-        ],
-    }
-    return sf_error("DUPLICATES_DETECTED", message, None, duplicateResut=result)
+def check_owner_active(
+    org: Any, obj: str, record: dict[str, Any], previous: dict[str, Any] | None
+) -> list[dict]:
+    """INACTIVE_OWNER_OR_USER when a save makes an inactive User the owner.
+
+    Text as captured in public client code: "operation performed with inactive user
+    [005...] as owner of lead". Keeping an inactive owner that is already there is fine.
+    """
+    owner = record.get("OwnerId")
+    if not owner or (previous is not None and previous.get("OwnerId") == owner):
+        return []
+    user = org.records["User"].get(owner)
+    if user is None or user.get("IsActive", True):
+        return []
+    message = f"operation performed with inactive user [{owner}] as owner of {obj.lower()}"
+    return [sf_error("INACTIVE_OWNER_OR_USER", message, [])]

@@ -12,9 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from .responses import rest_error
+from .store import KeyFn, exact, fold, phone_key
 
 ORG_DIR = Path(__file__).parent / "org"
 DESCRIBED_OBJECTS = ("Lead", "Contact", "Account", "Event", "Custom__c")
+# Written from Salesforce's object reference, not captured (org/written/README.md).
+WRITTEN_OBJECTS = ("User", "Group", "Campaign", "CampaignMember")
+# Fields duplicate matching narrows candidates by (duplicates.py), beyond the idLookups.
+MATCH_KEYS = {"FirstName": fold, "LastName": fold, "Phone": phone_key}
 # Describe keys a schema mutation may set on a field (POST /__emulator__/schema).
 MUTABLE_FIELD_KEYS = {
     "createable",
@@ -33,6 +38,10 @@ MUTABLE_FIELD_KEYS = {
     "type",
     "caseSensitive",
 }
+
+
+_NOT_GLOBAL = {"fields", "childRelationships", "recordTypeInfos", "supportedScopes"}
+_NOT_GLOBAL |= {"actionOverrides", "namedLayoutInfos"}
 
 
 def _load(name: str) -> Any:
@@ -59,7 +68,13 @@ class Schema:
         """Load files and overlay once per process; each Schema gets a deep copy."""
         if cls._pristine is None:
             describes = {name: _load(f"{name}.json") for name in DESCRIBED_OBJECTS}
+            describes.update({name: _load(f"written/{name}.json") for name in WRITTEN_OBJECTS})
             global_describe = _load("Global.json")
+            listed = {entry["name"] for entry in global_describe["sobjects"]}
+            for name in WRITTEN_OBJECTS:
+                if name not in listed:  # Group is missing from the captured global describe
+                    summary = {k: v for k, v in describes[name].items() if k not in _NOT_GLOBAL}
+                    global_describe["sobjects"].append(summary)
             overlay = _load("overlay.json")
             for obj, fields in overlay["fields"].items():
                 describes[obj]["fields"].extend(fields)
@@ -97,6 +112,22 @@ class Schema:
     def field(self, obj: str, name: str) -> dict[str, Any] | None:
         """Field describe for a case-insensitive field name, or None."""
         return self._fields[obj].get(name.lower())
+
+    def indexed_fields(self, obj: str) -> dict[str, KeyFn]:
+        """Fields a record table indexes, with the key each is indexed by: external ids,
+        unique and idLookup fields (case-insensitive unless caseSensitive), and for
+        Lead/Contact the fields duplicate matching narrows candidates by."""
+        out: dict[str, KeyFn] = {}
+        for field in self.fields(obj):
+            if field["name"] == "Id":
+                continue
+            if field.get("externalId") or field.get("unique") or field.get("idLookup"):
+                out[field["name"]] = exact if field.get("caseSensitive") else fold
+        if obj in ("Lead", "Contact"):
+            out.update(MATCH_KEYS)
+        if obj == "CampaignMember":  # "Already a campaign member." (rules.check_campaign_member)
+            out.update(LeadId=exact, ContactId=exact)
+        return out
 
     def key_prefix(self, obj: str) -> str:
         return self.describes[obj]["keyPrefix"]

@@ -53,7 +53,8 @@ class EmulatorServer:
 
     ``EmulatorServer(host="127.0.0.1", port=0, tls_dir=path, **config)``; ``config`` takes
     EmulatorConfig fields (client_id, client_secret, callback_urls, seed_refresh_tokens,
-    validation_rules, duplicate_rules, random_seed, faults) and fault names directly
+    validation_rules, duplicate_rules, assignment_rules, random_seed, faults, and
+    ``org="lived_in"`` (default) or ``"blank"``) and fault names directly
     (e.g. ``daily_api_limit=100``). ``use_tls=False`` serves plain HTTP (then tls_dir is
     unused and ``ca_path`` is None). After ``start()``: ``base_url``, ``ca_path``, ``org``.
     """

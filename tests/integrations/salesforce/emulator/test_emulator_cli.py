@@ -66,6 +66,8 @@ def test_cli_serves_https_with_the_printed_ca_and_seeded_token(emulator_process)
     assert token.status_code == 200 and token.json()["instance_url"] == url
     assert state["faults"]["daily_api_limit"] == 42
     assert state["connected_app"]["callback_urls"] == ["http://127.0.0.1:8000/cb/"]
+    # The process (the demo's and `make run`'s emulator) serves the lived-in org.
+    assert state["org"] == "lived_in" and state["records"]["Lead"] > 0
 
 
 def test_emulator_package_does_not_import_django():

@@ -17,7 +17,7 @@ def _faults(server, **faults):
 
 
 def _stored(server):
-    return emulator_admin(server, "GET", "records/Lead")
+    return emulator_admin(server, "GET", "records/Lead?seeded=false")  # what the API wrote
 
 
 def test_daily_limit_refuses_with_request_limit_exceeded(sf_emulator, sf_client):

@@ -77,7 +77,11 @@ def test_code_flow_with_pkce_returns_the_reference_token_body(sf_emulator):
         DEFAULT_CLIENT_SECRET.encode(), (body["id"] + body["issued_at"]).encode(), hashlib.sha256
     )
     assert body["signature"] == base64.b64encode(mac.digest()).decode()
-    assert emulator_salesforce(sf_emulator, body).query("SELECT Id FROM Lead")["totalSize"] == 0
+    # The token works: a query answers (the lived-in org's own Leads).
+    seeded = len(sf_emulator.org.seed_ids["leads"])
+    assert (
+        emulator_salesforce(sf_emulator, body).query("SELECT Id FROM Lead")["totalSize"] == seeded
+    )
 
 
 def test_code_flow_without_pkce_and_without_refresh_scope(sf_emulator):
@@ -294,7 +298,7 @@ def test_refresh_with_rotation_invalidates_the_old_token(sf_emulator):
 
 
 def test_expired_access_token_is_401_and_refresh_recovers(sf_emulator, sf_client):
-    sf_client.Lead.create({"LastName": "A", "Company": "C", "Region__c": "R"})
+    created = sf_client.Lead.create({"LastName": "A", "Company": "C", "Region__c": "R"})["id"]
     emulator_admin(sf_emulator, "POST", "clock", {"advance_seconds": 7201})
 
     expired = sf_raw(sf_client, "GET", "limits/")
@@ -305,7 +309,7 @@ def test_expired_access_token_is_401_and_refresh_recovers(sf_emulator, sf_client
     assert expired.json() == [
         {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
     ]
-    assert client.query("SELECT Id FROM Lead")["totalSize"] == 1
+    assert client.query(f"SELECT Id FROM Lead WHERE Id = '{created}'")["totalSize"] == 1
 
 
 def test_access_token_ttl_applies_to_new_tokens(sf_emulator):
