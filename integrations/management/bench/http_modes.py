@@ -182,8 +182,10 @@ def _steady_one(ctx: Context, rate: float) -> Row:
             note += f"; errors {json.dumps(errors)}"
         if drained is None:
             note += " NOT DRAINED"
+        calls = ctx.emulator.api_calls()
         return Row(
-            mode="steady", what=f"{rate:g}/s", count=len(accepted), seconds=duration,
+            mode="steady", what=f"{rate:g}/s", count=len(accepted),
+            seconds=max(duration, last or 0.0), calls_per_booking=calls / max(1, len(accepted)),
             rate=achieved, versus=f"{100 * achieved / rate:.0f}% of target",
             p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99),
             max=max(latencies, default=math.nan), duplicates=len(check.duplicates),
