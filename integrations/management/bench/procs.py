@@ -64,10 +64,10 @@ class Processes:
         return proc
 
     def stop(self, proc: subprocess.Popen) -> None:
-        """TERM the group (a worker's warm shutdown stops its pool), KILL it if it lingers."""
+        """TERM the main process (a worker's warm shutdown stops its own pool; TERM to
+        the pool children would lose their tasks), KILL its group if it lingers."""
         if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+            proc.terminate()
             try:
                 proc.wait(timeout=STOP_SECONDS)
             except subprocess.TimeoutExpired:
