@@ -35,12 +35,13 @@ class Result:
     accepted: int  # 302 (page) or 201 (API), with the booking's uid
     answers: dict[str, int]  # every answer and how often
     in_salesforce: int  # records of the object in the emulator (blank org: all ours)
-    duplicates: int  # booking ids written more than once, or created more than once
+    duplicates: int  # booking ids written more than once (even to the same record)
     lost: int  # accepted booking ids never written in the emulator
     non_final: int  # deliveries of accepted bookings neither sent nor failed/dismissed
     failed: int  # deliveries that ended failed
     settle_seconds: float | None  # from the last answer until every delivery was final
     max_retries: int = 0  # retry steps spent by the delivery that spent most
+    duplicate_records: int = 0  # booking ids with more than one record created
     notes: list[str] = field(default_factory=list)
     checks: dict[str, bool] = field(default_factory=dict)  # scenario bars: name -> held?
     extra: dict = field(default_factory=dict)
@@ -56,6 +57,7 @@ class Result:
         return (
             self.lost == 0
             and self.duplicates == 0
+            and self.duplicate_records == 0
             and self.non_final == 0
             and self.settle_seconds is not None
             and self.server_errors == 0
@@ -68,7 +70,7 @@ class Result:
 
 COLUMNS = [
     ("scenario", 22), ("attempted", 9), ("accepted", 8), ("other answers", 16),
-    ("in SF", 6), ("dupes", 5), ("lost", 4), ("non-final", 9), ("failed", 6),
+    ("in SF", 6), ("dupes", 5), ("dup records", 11), ("lost", 4), ("non-final", 9), ("failed", 6),
     ("max retries", 11), ("settle", 7), ("ok", 3),
 ]  # fmt: skip
 
@@ -82,7 +84,8 @@ def _cells(result: Result) -> list[str]:
     settle = result.settle_seconds
     return [
         result.scenario, str(result.attempted), str(result.accepted), _other_answers(result),
-        str(result.in_salesforce), str(result.duplicates), str(result.lost),
+        str(result.in_salesforce), str(result.duplicates), str(result.duplicate_records),
+        str(result.lost),
         str(result.non_final), str(result.failed), str(result.max_retries),
         "NEVER" if settle is None or math.isnan(settle) else f"{settle:.1f}s",
         "yes" if result.ok else "NO",

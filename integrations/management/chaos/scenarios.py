@@ -26,12 +26,13 @@ SENDING = Status.SENDING
 
 def worker_sigkill(ctx: ChaosContext, opts: dict) -> figures.Result:
     """A backlog accepted while no worker consumes; worker A drains it (the emulator
-    slowed to 1 s a call, claims of 50 so the drain takes a while); once some are sent
+    slowed to 1 s a call, claims of 50 at most so the drain takes a while); once some are sent
     and some sending, A's whole process group is SIGKILLed and worker B consumes.
     Measured: seconds from the kill until every delivery A held `sending` was taken
     back (its lease lapsed, then the sweep or B's push took it)."""
     with rig_for(ctx, "worker-sigkill") as rig:
-        rig.begin(bookings=opts["bookings"], env={"DELIVERY_BATCH_SIZE": "50"})
+        batch = min(50, max(5, opts["bookings"] // 6))  # a drain of several claims
+        rig.begin(bookings=opts["bookings"], env={"DELIVERY_BATCH_SIZE": str(batch)})
         a, b = rig.workers_start(2, consume=False)
         answered = rig.intake(rate=opts["rate"] * 2).wait()
         rig.faults(latency_ms=1000)
