@@ -13,6 +13,8 @@ import os
 import signal
 import time
 
+from django.utils import timezone
+
 from integrations.delivery.outcomes import REQUEST_LIMIT_EXCEEDED
 from integrations.delivery.push import API_USAGE_PAUSED
 from integrations.management.bench import procs
@@ -82,20 +84,21 @@ def redis_killed(ctx: ChaosContext, opts: dict, redis) -> figures.Result:
         killed = time.monotonic()
         time.sleep(opts["outage_seconds"])
         redis.start()
-        back = time.monotonic()
+        back, back_wall = time.monotonic(), timezone.now()
         during = sum(1 for a in intake.answered if killed <= a.at < back)
         answered = intake.wait()
         settle = rig.settle([a.uid for a in answered if a.uid], since=intake.finished)
         alive = [w.proc.poll() is None for w in workers] + [rig.beat.poll() is None]
-        after = Delivery.objects.filter(status=Status.SENT, sent_at__isnull=False).count()
+        after = Delivery.objects.filter(status=Status.SENT, sent_at__gt=back_wall).count()
         return rig.result(
             answered, settle=settle,
-            notes=[f"Redis down {back - killed:.0f}s; {during} answers while it was down"],
+            notes=[f"Redis down {back - killed:.0f}s; {during} answers while it was down; "
+                   f"{after} sent after it returned, by the same 2 workers"],
             checks={"no 5xx": not any(a.status.startswith("5") for a in answered),
                     "all accepted": len([a for a in answered if a.uid]) == len(answered),
                     "same workers and beat alive": all(alive),
-                    "submitted while down": during > 0},
-            extra={"sent": after, "alive": alive},
+                    "submitted while down": during > 0, "sent after it returned": after > 0},
+            extra={"sent_after": after, "alive": alive},
         )  # fmt: skip
 
 
