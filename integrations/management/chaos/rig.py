@@ -61,6 +61,7 @@ class Answered:
     status: str  # the HTTP status, or the exception's name when there was no answer
     uid: str | None  # the accepted booking's uid
     at: float  # monotonic time of the answer
+    seconds: float = 0.0  # how long the answer took
 
 
 class Intake:
@@ -117,13 +118,15 @@ class Intake:
             delay = self.started + index / self.rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            sent = time.monotonic()
             try:
                 answer = self._submit(client, index)
                 status, uid = str(answer.status), load.accepted_uid(answer)
             except Exception as exc:  # refused, reset, timed out: no answer
                 status, uid = type(exc).__name__, None
             with self._lock:
-                self.answered.append(Answered(index, status, uid, time.monotonic()))
+                now = time.monotonic()
+                self.answered.append(Answered(index, status, uid, now, now - sent))
 
     def _submit(self, client: load.Client, index: int) -> load.Answer:
         path, slot = self.rig.slots[index]

@@ -85,15 +85,17 @@ def redis_killed(ctx: ChaosContext, opts: dict, redis) -> figures.Result:
         time.sleep(opts["outage_seconds"])
         redis.start()
         back, back_wall = time.monotonic(), timezone.now()
-        during = sum(1 for a in intake.answered if killed <= a.at < back)
         answered = intake.wait()
+        during = sum(1 for a in answered if killed <= a.at < back)
+        slowest = max((a.seconds for a in answered if killed <= a.at < back + 5), default=0)
         settle = rig.settle([a.uid for a in answered if a.uid], since=intake.finished)
         alive = [w.proc.poll() is None for w in workers] + [rig.beat.poll() is None]
         after = Delivery.objects.filter(status=Status.SENT, sent_at__gt=back_wall).count()
         return rig.result(
             answered, settle=settle,
-            notes=[f"Redis down {back - killed:.0f}s; {during} answers while it was down; "
-                   f"{after} sent after it returned, by the same 2 workers"],
+            notes=[f"Redis down {back - killed:.0f}s; {during} answers while it was down "
+                   f"(slowest {slowest:.1f}s); {after} sent after it returned, by the same "
+                   "2 workers"],
             checks={"no 5xx": not any(a.status.startswith("5") for a in answered),
                     "all accepted": len([a for a in answered if a.uid]) == len(answered),
                     "same workers and beat alive": all(alive),
