@@ -92,10 +92,12 @@ class Resolver:
         return None
 
     def field_type(self, obj: str, path: list[str]) -> str:
-        if len(path) == 1:
-            return self.schema.field(obj, path[0])["type"]
-        return "string"  # relationship targets: compared as text unless dated
-        # (a dated relationship field, e.g. Owner.CreatedDate, is not emulated)
+        """The describe type at the end of a resolved path (``Owner.CreatedDate``: datetime)."""
+        objects = [obj]
+        for part in path[:-1]:
+            reference = self._relationship(objects, part)
+            objects = [o for o in reference["referenceTo"] if self.schema.object_name(o)]
+        return self._field(objects, path[-1])["type"]
 
 
 def parse(org: Any, soql: str) -> Query:

@@ -257,3 +257,27 @@ def test_blank_org_has_no_duplicate_rules(sf_emulator_blank, sf_blank_client):
 
     assert _create(sf_blank_client, GUEST).status_code == 201
     assert emulator_admin(sf_emulator_blank, "GET", "duplicate-rules") == []
+
+
+def test_collections_update_into_a_duplicate_fails_that_record_only(sf_client):
+    sf_client.Lead.create(GUEST)
+    grace = sf_client.Lead.create(dict(GUEST, FirstName="Grace", Email="g@hopper.example"))
+    byron = sf_client.Lead.create(dict(GUEST, FirstName="Byron", Email="b@byron.example"))
+    records = [
+        {
+            "attributes": {"type": "Lead"},
+            "id": grace["id"],
+            "FirstName": "Ada",
+            "Email": GUEST["Email"],
+        },
+        {"attributes": {"type": "Lead"}, "id": byron["id"], "Title": "Poet"},
+    ]
+
+    results = sf_client.restful(
+        "composite/sobjects", method="PATCH", json={"allOrNone": False, "records": records}
+    )
+
+    assert results[0]["success"] is False
+    assert results[0]["errors"][0]["statusCode"] == "DUPLICATES_DETECTED"
+    assert results[1] == {"id": byron["id"], "success": True, "errors": []}
+    assert sf_client.Lead.get(grace["id"])["FirstName"] == "Grace"

@@ -162,6 +162,11 @@ def test_relationship_fields_nest_like_salesforce(sf_emulator, sf_client):
     assert row["ConvertedContact"]["attributes"]["url"].endswith(contact)
     assert row["ConvertedContact"]["Email"] == "alice@umbrella.example"
     assert row["ConvertedContact"]["Account"]["Name"] == "Umbrella Health"
+    by_relation = sf_client.query(
+        "SELECT Id FROM Lead WHERE Owner.Name = 'Inbound Leads' "
+        "AND ConvertedContact.CreatedDate < LAST_N_DAYS:30"
+    )
+    assert [r["Id"] for r in by_relation["records"]] == [row["Id"]]
 
 
 @pytest.mark.parametrize(
