@@ -113,3 +113,38 @@ def test_every_request_comes_from_its_own_guest_address():
     addresses = {client_ip(i) for i in range(70_000)}
     assert len(addresses) == 70_000
     assert client_ip(258) == "10.0.1.2"
+
+
+# -- the backlog the drains start from ------------------------------------------------------------
+
+
+class _Emulator:
+    base_url = "https://127.0.0.1:9"  # never called: nothing is pushed here
+
+
+@pytest.mark.django_db
+def test_a_copied_backlog_is_what_submitted_bookings_leave_behind(monkeypatch):
+    from bookings.models import Booking
+    from integrations.delivery.services import PUSH_TASK
+    from integrations.management.bench import data
+    from integrations.models import Delivery
+
+    sent = []
+    monkeypatch.setattr(data.enqueue, "task_send", lambda name, *args: sent.append((name, args)))
+    pages = data.tenant_setup(_Emulator, slug="bench", pages=2)
+    slots = list(data.slots_for(pages, 260))  # 250 on the first page, 10 on the second
+
+    uids = data.backlog_copy(slots, label="Copy")
+
+    assert len(uids) == len(set(uids)) == 260
+    bookings = {str(b.uid): b for b in Booking.objects.all()}
+    assert set(bookings) == set(uids)
+    assert [bookings[u].starts_at for u in uids] == [s.starts_at for s in slots]
+    assert len({b.guest_email for b in bookings.values()}) == 260
+    deliveries = list(Delivery.objects.order_by("booking_id"))
+    assert len(deliveries) == 260
+    assert {(d.status, d.sobject, d.connection_id) for d in deliveries} == {
+        (Delivery.Status.PENDING, "Lead", deliveries[0].connection_id)
+    }
+    # One push per copied booking (the two submitted ones enqueue theirs on commit).
+    assert sent == [(PUSH_TASK, (deliveries[0].connection_id,))] * 258

@@ -110,11 +110,11 @@ def api_keys_create(tenant: Tenant, count: int) -> list[str]:
     return [api_key_create(tenant=tenant, name=f"bench {n}")[1] for n in range(count)]
 
 
-def backlog_save(slots: list[Slot], *, label: str) -> list[str]:
+def backlog_save(slots: list[Slot], *, label: str, start: int = 0) -> list[str]:
     """Save a booking per slot through `booking_submit`, one transaction each as a
     guest's would be (outbox row + push enqueued on commit). Returns the uids."""
     uids: list[str] = []
-    for index, slot in enumerate(slots):
+    for index, slot in enumerate(slots, start=start):
         booking = booking_submit(
             page=slot.page, slot=slot.starts_at,
             guest=Guest(f"Guest {label}{index}", f"{label.lower()}{index}@example.com"),
@@ -133,7 +133,7 @@ def backlog_copy(slots: list[Slot], *, label: str) -> list[str]:
     uids: list[str] = []
     for page in dict.fromkeys(slot.page for slot in slots):
         page_slots = [slot for slot in slots if slot.page is page]
-        first = backlog_save(page_slots[:1], label=label)[0]
+        first = backlog_save(page_slots[:1], label=label, start=len(uids))[0]
         template = Booking.objects.get(uid=first)
         deliveries = list(Delivery.objects.filter(booking=template))
         copies = []

@@ -139,6 +139,7 @@ def emulator_start(procs: Processes, *, latency_ms: int, tls_dir: Path) -> Emula
         proc, f"https://127.0.0.1:{port}", str(tls_dir / "ca.pem"), client_id, client_secret
     )
     wait_for(lambda: emulator.admin("GET", "state"), timeout=30, what="the emulator")
+    config.unlink()  # it held the run's Connected App secret; the emulator has read it
     return emulator
 
 
