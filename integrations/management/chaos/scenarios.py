@@ -28,10 +28,11 @@ SENDING = Status.SENDING
 
 def worker_sigkill(ctx: ChaosContext, opts: dict) -> figures.Result:
     """A backlog accepted while no worker consumes; worker A drains it (the emulator
-    slowed to 1 s a call, claims of 50 at most so the drain takes a while); once some are sent
-    and some sending, A's whole process group is SIGKILLed and worker B consumes.
-    Measured: seconds from the kill until every delivery A held `sending` was taken
-    back (its lease lapsed, then the sweep or B's push took it)."""
+    slowed to 1 s a call, claims of 50 at most so the drain takes a while); once some
+    are sent and some sending, with a third or more still unsent, A's whole process
+    group is SIGKILLed and worker B consumes. Measured: seconds from the kill until
+    every delivery A held `sending` was taken back (its lease lapsed, then the sweep or
+    B's push took it)."""
     with rig_for(ctx, "worker-sigkill") as rig:
         batch = min(50, max(5, opts["bookings"] // 6))  # a drain of several claims
         rig.begin(bookings=opts["bookings"], env={"DELIVERY_BATCH_SIZE": str(batch)})
@@ -39,11 +40,16 @@ def worker_sigkill(ctx: ChaosContext, opts: dict) -> figures.Result:
         answered = rig.intake(rate=opts["rate"] * 2).wait()
         rig.faults(latency_ms=1000)
         procs.worker_consume([a])
-        rig.wait(
-            lambda: Delivery.objects.filter(status=Status.SENT).exists()
-            and Delivery.objects.filter(status=SENDING).exists(),
-            timeout=120, what="a drain under way",
-        )  # fmt: skip
+        rest = len(answered) // 3  # kill with a third or more still to send, not at the end
+
+        def under_way() -> bool:
+            return (
+                Delivery.objects.filter(status=Status.SENT).exists()
+                and Delivery.objects.filter(status=SENDING).exists()
+                and Delivery.objects.exclude(status=Status.SENT).count() >= rest
+            )
+
+        rig.wait(under_way, timeout=120, what="a drain under way")
         os.killpg(a.proc.pid, signal.SIGKILL)
         killed_at = time.monotonic()
         a.proc.wait(timeout=10)
