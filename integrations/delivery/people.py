@@ -15,6 +15,7 @@ from integrations.delivery.build import Built, RecordBuilder, lookup_first
 from integrations.mappings.records import (
     booking_key_value,
     event_record_for,
+    question_labels,
     target_mapping_specs,
     target_write_policies,
 )
@@ -44,6 +45,7 @@ class PeopleBuilder(RecordBuilder):
         self._policies: dict[int, dict[str, WritePolicy]] = {}
         self._event_specs: dict[int, list] = {}
         self._hosts: dict[int | None, str] = {}
+        self._labels: dict[int, dict[str, str]] = {}
 
     def describes(self, items: list[PersonItem]) -> dict[str, dict | None]:
         """The describes `items` need (the objects they may find, update or create, and
@@ -128,8 +130,14 @@ class PeopleBuilder(RecordBuilder):
             specs=specs,
             owner_id=host_user,
             key_field=key_field,
+            labels=self._page_labels(delivery.booking.page),
         )
         item.event_key_field = key_field
+
+    def _page_labels(self, page) -> dict[str, str]:
+        if page.pk not in self._labels:
+            self._labels[page.pk] = question_labels(page)
+        return self._labels[page.pk]
 
     def _host_user(self, delivery: Delivery) -> str:
         """The Salesforce user id of the page's host ('' when the page has no host, or the

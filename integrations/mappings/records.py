@@ -131,9 +131,10 @@ def event_subject(target: SyncTarget, booking: Booking) -> str:
     return subject[:255]
 
 
-def event_description(booking: Booking) -> str:
-    """The guest's answers, one per line, as the Event's description."""
-    questions = {q.key: q.label for q in booking.page.questions.all()}
+def event_description(booking: Booking, *, labels: dict[str, str] | None = None) -> str:
+    """The guest's answers, one per line, as the Event's description. `labels` (question
+    key -> label) saves reading the page's questions for each booking of a batch."""
+    questions = labels if labels is not None else question_labels(booking.page)
     lines = [f"Booked on {booking.page.title}: {booking_url(booking)}"]
     for key, value in (booking.answers or {}).items():
         if value in (None, "", [], False):
@@ -141,6 +142,10 @@ def event_description(booking: Booking) -> str:
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         lines.append(f"{questions.get(key, key)}: {shown}")
     return "\n".join(lines)[:32000]
+
+
+def question_labels(page: BookingPage) -> dict[str, str]:
+    return {q.key: q.label for q in page.questions.all()}
 
 
 def event_record_for(
@@ -151,6 +156,7 @@ def event_record_for(
     specs: list[MappingSpec],
     owner_id: str = "",
     key_field: str = "",
+    labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Event `booking` writes for `target` (without WhoId / WhatId, which the person
     decides): subject, start and end, description, the owner, the booking id in
@@ -159,7 +165,7 @@ def event_record_for(
         "Subject": event_subject(target, booking),
         "StartDateTime": datetime_format(booking.starts_at),
         "EndDateTime": datetime_format(booking.ends_at),
-        "Description": event_description(booking),
+        "Description": event_description(booking, labels=labels),
     }
     if owner_id:
         record["OwnerId"] = owner_id

@@ -108,6 +108,11 @@ class Batch:
         """Items no step has failed for yet."""
         return [i for i in self.items if self.outcomes[i.ref].error is None]
 
+    @property
+    def size(self) -> int:
+        """Records per call: a Collections call's 200, or 1 with batching off."""
+        return COLLECTION_MAX if self.batching else 1
+
     def did(self, items: Sequence[Any], what: str) -> None:
         """Note `what` was done (a call) for each of `items` (items or (item, ...) tuples)."""
         for entry in items:

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from .client import COLLECTION_MAX, SalesforceClient
+from .client import SalesforceClient
 from .errors import SalesforceError
 from .people import (
     CONTACT,
@@ -79,7 +79,7 @@ def find_step(batch: Batch, live: list[PersonItem]) -> None:
             item.steps["find"] = {"how": match_choose(item.email, [], item.match_policy).reason}
         else:
             todo.append(item)
-    for chunk in chunks(todo, COLLECTION_MAX):
+    for chunk in chunks(todo, batch.size):
         batch.did(chunk, "find")
         try:
             rows = batch.client.composite_queries(_find_queries(batch, chunk))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client import COLLECTION_MAX
 from .errors import Kind, SalesforceError
 from .people import CONTACT, LEAD, Candidate, DuplicatePolicy, MatchPolicy, duplicate_matches
 from .people import person_write as person_fields
@@ -80,7 +79,7 @@ def people_update(
         }  # fmt: skip
         if write.fields:
             sendable.append((item, person, write.fields))
-    for chunk in chunks(sendable, COLLECTION_MAX):
+    for chunk in chunks(sendable, batch.size):
         headers = dict(NO_AUTO_ASSIGN)  # an update never re-runs assignment
         if any(i.duplicate_policy is not DuplicatePolicy.FAIL for i, _, _ in chunk):
             headers.update(ALLOW_SAVE)  # it is the person already: saving it is the point
@@ -129,7 +128,7 @@ def _accounts_attach(batch: Batch, creations: list[Creation]) -> None:
     """New Contacts go under an Account: the one an answer names (`account_name`), else
     the one whose website has the guest's email domain. One query per 200 Contacts; a
     Contact whose Account is not found is created without one."""
-    for chunk in chunks(creations, COLLECTION_MAX):
+    for chunk in chunks(creations, batch.size):
         names = {i.account_name.strip() for i, _ in chunk if i.account_name.strip()}
         domains = {domain_of(i.email) for i, _ in chunk if not i.account_name.strip()}
         domains.discard("")
@@ -273,7 +272,7 @@ def event_step(batch: Batch, live: list[PersonItem]) -> None:
         if person.get("object") == CONTACT and person.get("account_id"):
             record.setdefault("WhatId", person["account_id"])
         rows.append((item, record))
-    for chunk in chunks(rows, COLLECTION_MAX):
+    for chunk in chunks(rows, batch.size):
         records = [{"attributes": {"type": "Event"}, **record} for _, record in chunk]
         items = [item for item, _ in chunk]
         batch.did(items, "create Event")
@@ -313,7 +312,7 @@ def _events_reconcile(batch: Batch, items: list[PersonItem]) -> None:
 def campaign_step(batch: Batch, live: list[PersonItem]) -> None:
     """Add each person to the item's campaign; "already a member" counts as done."""
     todo = [i for i in live if i.campaign and not (i.steps.get("campaign") or {}).get("done")]
-    for chunk in chunks(todo, COLLECTION_MAX):
+    for chunk in chunks(todo, batch.size):
         records = []
         for item in chunk:
             campaign_id, status = item.campaign or ("", "")
@@ -344,7 +343,7 @@ def owner_step(batch: Batch, live: list[PersonItem]) -> None:
     """Read each person's owner back (one composite request per 200 people). A failed read
     is noted, never failed: the writes are done."""
     todo = [i for i in live if i.read_owner]
-    for chunk in chunks(todo, COLLECTION_MAX):
+    for chunk in chunks(todo, batch.size):
         by_object: dict[str, list[str]] = {}
         for item in chunk:
             person = item.steps["person"]
