@@ -37,7 +37,9 @@ test: install
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache
 
-# The bench uses a database and a Redis DB of its own (created / flushed by it).
+# The bench uses a database and a Redis DB of its own (created / flushed by it). This
+# process only drives; the web and worker processes it starts run with production settings
+# (DJANGO_DEBUG=false, secrets it generates). Modes and options: README "Benchmarks".
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/leadsync_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/9
 

@@ -1,0 +1,176 @@
+"""The bench's data: tenants connected to the emulator, pages posting Leads by external
+id, free slots that never collide, API keys, and backlogs saved through the product's
+own booking service (so every booking has its outbox row and its enqueued push)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Booking, BookingPage, Tenant
+from bookings.selectors import page_free_slots
+from bookings.services import Guest, api_key_create, booking_submit
+from integrations import enqueue
+from integrations.delivery.services import PUSH_TASK
+from integrations.management.bench.procs import SEED_TOKEN, Emulator
+from integrations.models import Delivery, FieldMapping, SalesforceConnection, SyncTarget
+
+COPY_BATCH = 1000  # rows per INSERT when copying a backlog
+PAGE_SLOTS = 250  # bookings per bench page (5-minute slots all day, 2 days: ~570 offered)
+KEY_FIELD = "LeadSync_Booking_Id__c"
+WRITES_KEY = f"Lead.{KEY_FIELD}"
+
+
+@dataclass
+class Slot:
+    page: BookingPage
+    starts_at: dt.datetime
+
+    @property
+    def path(self) -> str:
+        return f"/{self.page.tenant.slug}/{self.page.slug}/"
+
+
+def tenant_setup(emulator: Emulator, *, slug: str, pages: int) -> list[BookingPage]:
+    """A tenant connected to the emulator with `pages` bench pages posting Leads (upsert
+    by LeadSync_Booking_Id__c): 5-minute slots all day for 2 days, no notice, one
+    required question."""
+    tenant = Tenant.objects.create(slug=slug, name=f"Bench {slug}", timezone="UTC")
+    host = emulator.base_url.removeprefix("https://")
+    connection = SalesforceConnection(
+        tenant=tenant, status=SalesforceConnection.Status.CONNECTED, login_host=host,
+        instance_url=emulator.base_url, api_version="59.0", connected_at=timezone.now(),
+    )  # fmt: skip
+    connection.refresh_token = SEED_TOKEN  # encrypted under the run's key (driver settings)
+    connection.save()
+    return [
+        _page_create(tenant, slug=f"p{index}", duration=5, weekdays=list(range(7)),
+                     day=(dt.time(0, 0), dt.time(23, 55)), horizon=2, notice=0)
+        for index in range(pages)
+    ]  # fmt: skip
+
+
+def typical_page_create(tenant: Tenant) -> BookingPage:
+    """A page as staff leave it by default (30 minutes, 09:00-17:00 Mon-Fri, 14 days,
+    an hour's notice), mapped like the bench pages: the page GET of intake mode."""
+    return _page_create(
+        tenant, slug="typical", duration=30, weekdays=[0, 1, 2, 3, 4],
+        day=(dt.time(9, 0), dt.time(17, 0)), horizon=14, notice=60,
+    )  # fmt: skip
+
+
+def _page_create(tenant, *, slug, duration, weekdays, day, horizon, notice) -> BookingPage:
+    page = BookingPage.objects.create(
+        tenant=tenant, slug=slug, title=f"Bench {slug}", duration_minutes=duration,
+        timezone="UTC", weekdays=weekdays, day_start=day[0], day_end=day[1],
+        horizon_days=horizon, min_notice_minutes=notice,
+    )  # fmt: skip
+    page.questions.create(key="company", label="Company", kind="text", required=True)
+    target = SyncTarget.objects.create(page=page, sobject="Lead", enabled=True, key_field=KEY_FIELD)
+    kind = FieldMapping.SourceKind
+    for sf_field, source_kind, key, constant in [
+        ("Company", kind.QUESTION, "company", ""),
+        ("LastName", kind.BOOKING, "guest_last_name", ""),
+        ("Email", kind.BOOKING, "guest_email", ""),
+        ("LeadSource", kind.URL_PARAM, "", ""),
+        ("Region__c", kind.CONSTANT, "", "EMEA"),
+    ]:
+        target.mappings.create(
+            sf_field=sf_field, source_kind=source_kind, source_key=key, constant_value=constant
+        )
+    return page
+
+
+def pages_needed(bookings: int) -> int:
+    return -(-bookings // PAGE_SLOTS)
+
+
+def slots_for(pages: list[BookingPage], count: int) -> Iterator[Slot]:
+    """`count` distinct bookable slots over `pages`, PAGE_SLOTS per page at most, never
+    the first slot of a page (it may pass while the run lasts)."""
+    given = 0
+    for page in pages:
+        for starts_at in page_free_slots(page)[1 : PAGE_SLOTS + 1]:
+            if given == count:
+                return
+            yield Slot(page, starts_at)
+            given += 1
+    if given < count:
+        raise ValueError(f"only {given} slots for {count} bookings: add pages")
+
+
+def api_keys_create(tenant: Tenant, count: int) -> list[str]:
+    """`count` API keys of `tenant` (the API limits each key to 120 bookings a minute:
+    the load spreads over keys as a tenant's several sites would)."""
+    return [api_key_create(tenant=tenant, name=f"bench {n}")[1] for n in range(count)]
+
+
+def backlog_save(slots: list[Slot], *, label: str, start: int = 0) -> list[str]:
+    """Save a booking per slot through `booking_submit`, one transaction each as a
+    guest's would be (outbox row + push enqueued on commit). Returns the uids."""
+    uids: list[str] = []
+    for index, slot in enumerate(slots, start=start):
+        booking = booking_submit(
+            page=slot.page, slot=slot.starts_at,
+            guest=Guest(f"Guest {label}{index}", f"{label.lower()}{index}@example.com"),
+            answers={"company": f"Company {index}"}, url_params={"LeadSource": "Web"},
+        )  # fmt: skip
+        uids.append(str(booking.uid))
+    return uids
+
+
+def backlog_copy(slots: list[Slot], *, label: str) -> list[str]:
+    """What `backlog_save` leaves behind, in a fraction of the time (a guest's submit
+    costs ~25 ms of validation the drain never sees): the first booking of each page goes
+    through `booking_submit`; the rest copy its Booking row and its Delivery rows field
+    by field (new uid, slot, guest, answers), and one push task per booking is enqueued
+    through the product's own `enqueue.task_send`, in slot order. Returns the uids."""
+    uids: list[str] = []
+    for page in dict.fromkeys(slot.page for slot in slots):
+        page_slots = [slot for slot in slots if slot.page is page]
+        first = backlog_save(page_slots[:1], label=label, start=len(uids))[0]
+        template = Booking.objects.get(uid=first)
+        deliveries = list(Delivery.objects.filter(booking=template))
+        copies = []
+        for index, slot in enumerate(page_slots[1:], start=len(uids) + 1):
+            copies.append(
+                _copy(
+                    template,
+                    uid=uuid.uuid4(),
+                    starts_at=slot.starts_at,
+                    ends_at=slot.starts_at + (template.ends_at - template.starts_at),
+                    guest_name=f"Guest {label}{index}",
+                    guest_email=f"{label.lower()}{index}@example.com",
+                    answers={**template.answers, "company": f"Company {index}"},
+                )
+            )
+        with transaction.atomic():
+            Booking.objects.bulk_create(copies, batch_size=COPY_BATCH)
+            now = timezone.now()
+            Delivery.objects.bulk_create(
+                [
+                    _copy(d, booking_id=b.pk, next_attempt_at=now)
+                    for b in copies
+                    for d in deliveries
+                ],
+                batch_size=COPY_BATCH,
+            )
+        uids.append(first)
+        for booking in copies:
+            uids.append(str(booking.uid))
+            for delivery in deliveries:
+                enqueue.task_send(PUSH_TASK, delivery.connection_id)
+    return uids
+
+
+def _copy(row, **changes):
+    """A new unsaved instance with every concrete field of `row` but its key, and `changes`."""
+    model = type(row)
+    values = {f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields
+              if not f.primary_key}  # fmt: skip
+    return model(**{**values, **changes})
