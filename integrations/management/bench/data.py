@@ -24,6 +24,11 @@ COPY_BATCH = 1000  # rows per INSERT when copying a backlog
 PAGE_SLOTS = 250  # bookings per bench page (5-minute slots all day, 2 days: ~570 offered)
 KEY_FIELD = "LeadSync_Booking_Id__c"
 WRITES_KEY = f"Lead.{KEY_FIELD}"
+PLAIN_TARGET = {
+    "person_match": SyncTarget.PersonMatch.ALWAYS_CREATE,
+    "event_enabled": False,
+    "owner_policy": SyncTarget.OwnerPolicy.LEAVE,
+}
 
 
 @dataclass
@@ -37,9 +42,9 @@ class Slot:
 
 
 def tenant_setup(emulator: Emulator, *, slug: str, pages: int) -> list[BookingPage]:
-    """A tenant connected to the emulator with `pages` bench pages posting Leads (upsert
-    by LeadSync_Booking_Id__c): 5-minute slots all day for 2 days, no notice, one
-    required question."""
+    """A tenant connected to the emulator with `pages` bench pages posting plain Leads
+    (upsert by LeadSync_Booking_Id__c, no find, no Event): 5-minute slots all day for 2
+    days, no notice, one required question."""
     tenant = Tenant.objects.create(slug=slug, name=f"Bench {slug}", timezone="UTC")
     host = emulator.base_url.removeprefix("https://")
     connection = SalesforceConnection(
@@ -71,7 +76,12 @@ def _page_create(tenant, *, slug, duration, weekdays, day, horizon, notice) -> B
         horizon_days=horizon, min_notice_minutes=notice,
     )  # fmt: skip
     page.questions.create(key="company", label="Company", kind="text", required=True)
-    target = SyncTarget.objects.create(page=page, sobject="Lead", enabled=True, key_field=KEY_FIELD)
+    # The plain record push (issue 15's figures): upsert by the booking id, no find by
+    # email, no Event, owner left alone. The product's defaults are the person flow,
+    # which the people mode (people.py) measures.
+    target = SyncTarget.objects.create(
+        page=page, sobject="Lead", enabled=True, key_field=KEY_FIELD, **PLAIN_TARGET
+    )
     kind = FieldMapping.SourceKind
     for sf_field, source_kind, key, constant in [
         ("Company", kind.QUESTION, "company", ""),
