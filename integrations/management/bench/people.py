@@ -59,14 +59,19 @@ def env_pairs(text: str) -> dict[str, str]:
 def people(ctx: Context, out) -> list[Row]:
     share = ctx.opts["people_existing_share"]
     baseline_env = ctx.opts["people_baseline_env"]
-    batched = _run(ctx, count=ctx.opts["people_bookings"], share=share, env={}, label="P")
-    rows = [_row(f"{batched.count} batched", batched, "")]
-    out(rows[-1])
+    rows: list[Row] = []
+    batched = None
+    if ctx.opts["people_bookings"]:
+        batched = _run(ctx, count=ctx.opts["people_bookings"], share=share, env={}, label="P")
+        rows.append(_row(f"{batched.count} batched", batched, ""))
+        out(rows[-1])
     if ctx.opts["people_baseline"]:
         one = _run(ctx, count=ctx.opts["people_baseline"], share=share, env=baseline_env,
                    label="B")  # fmt: skip
-        ratio = one.calls_per_booking / batched.calls_per_booking if batched.api_calls else 0
-        rows.append(_row(f"{one.count} baseline", one, f"{ratio:.0f}x batched's calls"))
+        versus = ""
+        if batched is not None and batched.api_calls:
+            versus = f"{one.calls_per_booking / batched.calls_per_booking:.0f}x batched's calls"
+        rows.append(_row(f"{one.count} baseline", one, versus))
         out(rows[-1])
     return rows
 
@@ -182,7 +187,7 @@ def _companies_overwritten(emulator: Emulator) -> int:
 def _outcomes() -> dict[str, Any]:
     """The deliveries' end states and how their guests were found (from their steps)."""
     statuses: dict[str, int] = {}
-    how = {"created": 0, "updated": 0, "linked_by_duplicate_rule": 0}
+    how = {"created": 0, "found": 0, "linked_by_duplicate_rule": 0}
     errors: dict[str, int] = {}
     for status, steps, code in Delivery.objects.values_list(
         "status", "steps", "last_error_code"
@@ -194,7 +199,7 @@ def _outcomes() -> dict[str, Any]:
         elif person.get("linked"):
             how["linked_by_duplicate_rule"] += 1
         elif person.get("id"):
-            how["updated"] += 1
+            how["found"] += 1  # updated, or left alone when its write policies keep it
         if code:
             errors[code] = errors.get(code, 0) + 1
     return {"statuses": statuses, "people": how, "error_codes": errors}
@@ -208,7 +213,7 @@ def _row(what: str, drain: Drain, versus: str) -> Row:
     note = (
         f"{extra['existing_bookings']} by existing people "
         f"({'+'.join(f'{n} {o}s' for o, n in extra['seeded'].items())} seeded); "
-        f"people: {people_how['created']} created, {people_how['updated']} updated, "
+        f"people: {people_how['created']} created, {people_how['found']} found, "
         f"{people_how['linked_by_duplicate_rule']} linked by a duplicate rule; "
         f"dupes = {len(check.duplicates)} dup Events + {len(check.duplicate_people)} dup "
         f"people; duplicate rules: {', '.join(extra['duplicate_rules']) or 'none'}; "

@@ -83,7 +83,7 @@ class Command(BaseCommand):
         add("--workers", type=_ints, default=[2, 4], help="scale: worker processes to compare")
         add("--scale-bookings", type=int, default=50000)
         add("--people-bookings", type=int, default=5000,
-            help="people: bookings drained with batching on")  # fmt: skip
+            help="people: bookings drained with batching on (0: none)")  # fmt: skip
         add("--people-baseline", type=int, default=500,
             help="people: bookings of the baseline run (0: none)")  # fmt: skip
         add("--people-baseline-env", type=people.env_pairs, default="DELIVERY_BATCHING=false",
