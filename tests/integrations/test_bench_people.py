@@ -60,3 +60,15 @@ def test_people_check_of_an_empty_org_loses_everything_and_duplicates_nothing():
         [],
         [],
     )
+
+
+def test_baseline_environments_are_runs_separated_by_semicolons():
+    from integrations.management.bench.people import env_sets
+
+    assert env_sets("DELIVERY_BATCHING=false;DELIVERY_BATCHING=false, DELIVERY_BATCH_SIZE=1") == [
+        {"DELIVERY_BATCHING": "false"},
+        {"DELIVERY_BATCHING": "false", "DELIVERY_BATCH_SIZE": "1"},
+    ]
+    assert env_sets("") == []
+    with pytest.raises(ValueError):
+        env_sets("DELIVERY_BATCHING")

@@ -47,7 +47,7 @@ PLAIN_MAPPINGS = [
     ("Region__c", Kind.CONSTANT, "", "EMEA"),
 ]
 # Person pages (people mode), as the demo maps its page: a booking never overwrites a
-# name, an email or a company Salesforce already has.
+# name, an email, a company or a region Salesforce already has.
 PERSON_MAPPINGS = [
     ("Company", Kind.QUESTION, "company", "", Write.IF_EMPTY),
     ("FirstName", Kind.BOOKING, "guest_first_name", "", Write.ON_CREATE),
@@ -55,6 +55,8 @@ PERSON_MAPPINGS = [
     ("Email", Kind.BOOKING, "guest_email", "", Write.ON_CREATE),
     ("LeadSource", Kind.URL_PARAM, "", "", Write.ON_CREATE),
     ("Region__c", Kind.CONSTANT, "", "EMEA", Write.IF_EMPTY),
+    # Written on every booking, so a found person is updated (one Collections update).
+    ("Description", Kind.CONSTANT, "", "Booked a meeting (LeadSync bench)", Write.ALWAYS),
 ]
 
 

@@ -6,7 +6,8 @@
         [--rates 20,100] [--duration 30] [--tenants 100] [--tenant-bookings 200]
         [--workers 2,4] [--scale-bookings 50000] [--concurrency 2]
         [--people-bookings 5000] [--people-baseline 500]
-        [--people-baseline-env DELIVERY_BATCHING=false] [--people-existing-share 0.4]
+        [--people-baseline-env "DELIVERY_BATCHING=false;DELIVERY_BATCHING=false,..."]
+        [--people-existing-share 0.4]
 
 Modes: see integrations/management/bench/http_modes.py (intake, steady), drains.py
 (queued, tenants, scale) and people.py (people); README "Benchmarks" says what each
@@ -86,8 +87,10 @@ class Command(BaseCommand):
             help="people: bookings drained with batching on (0: none)")  # fmt: skip
         add("--people-baseline", type=int, default=500,
             help="people: bookings of the baseline run (0: none)")  # fmt: skip
-        add("--people-baseline-env", type=people.env_pairs, default="DELIVERY_BATCHING=false",
-            help="people: worker environment of the baseline run (NAME=value,...)")  # fmt: skip
+        add("--people-baseline-env", type=people.env_sets,
+            default="DELIVERY_BATCHING=false;DELIVERY_BATCHING=false,DELIVERY_BATCH_SIZE=1",
+            help="people: worker environment of each baseline run "
+                 "(NAME=value,...; runs separated by ;)")  # fmt: skip
         add("--people-existing-share", type=float, default=0.4,
             help="people: share of bookings by guests already in Salesforce")  # fmt: skip
         add("--backlog", choices=["copy", "service"], default="copy",
