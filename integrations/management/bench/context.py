@@ -5,13 +5,15 @@ measurement every mode shares (time, API calls, worker CPU, write counts)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.core.management import call_command
+from django.db.models import Count, Q
 
 from integrations.delivery import services as delivery_services
 from integrations.management.bench import figures, procs
@@ -19,6 +21,7 @@ from integrations.management.bench.data import WRITES_KEY
 from integrations.models import Delivery
 
 SENT = Delivery.Status.SENT
+OPEN = [Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING]
 POLL = 0.1  # s between looks at the outbox while draining
 
 
@@ -54,8 +57,10 @@ class Context:
     def env(self, **extra: str) -> dict[str, str]:
         return procs.production_env(self.emulator, self.secrets, var_dir=self.var / "var", **extra)
 
-    def workers_start(self, processes: int, *, consume: bool) -> list[procs.Worker]:
-        env = self.env()
+    def workers_start(
+        self, processes: int, *, consume: bool, **extra_env: str
+    ) -> list[procs.Worker]:
+        env = self.env(**extra_env)
         return [
             procs.worker_start(
                 self.procs, env, concurrency=self.opts["concurrency"], consume=consume
@@ -66,11 +71,15 @@ class Context:
     # -- draining --------------------------------------------------------------------------
 
     def drain_wait(self, count: int, *, timeout: float) -> float | None:
-        """Seconds until `count` deliveries are sent (None: not within `timeout`). Sweeps
+        """Seconds until `count` deliveries are sent, or until none is left to send (a
+        failed one is then lost in the check); None: neither within `timeout`. Sweeps
         due deliveries every DELIVERY_SWEEP_SECONDS as beat would."""
         start = time.monotonic()
         next_sweep = start + settings.DELIVERY_SWEEP_SECONDS
-        while Delivery.objects.filter(status=SENT).count() < count:
+        while True:
+            sent, open_ = _sent_and_open()
+            if sent >= count or open_ == 0:
+                break
             now = time.monotonic()
             if now - start > timeout:
                 return None
@@ -93,6 +102,14 @@ class Context:
         }
 
 
+def _sent_and_open() -> tuple[int, int]:
+    """Deliveries sent, and those still to send (pending, sending or retrying)."""
+    counts = Delivery.objects.aggregate(
+        sent=Count("pk", filter=Q(status=SENT)), open=Count("pk", filter=Q(status__in=OPEN))
+    )
+    return counts["sent"], counts["open"]
+
+
 @dataclass
 class Drain:
     """A backlog drained by running workers, as measured."""
@@ -104,6 +121,7 @@ class Drain:
     worker_cpu: float  # s, every worker process and its pool
     emulator_cpu: float
     check: figures.WriteCheck
+    extra: dict = field(default_factory=dict)  # what a mode adds about the run
 
     @property
     def rate(self) -> float:
@@ -118,9 +136,16 @@ class Drain:
         return self.api_calls / max(1, self.count)
 
 
-def drain_measure(ctx: Context, workers: list[procs.Worker], uids: list[str]) -> Drain:
+def drain_measure(
+    ctx: Context,
+    workers: list[procs.Worker],
+    uids: list[str],
+    *,
+    check: Callable[[list[str]], figures.WriteCheck] | None = None,
+) -> Drain:
     """Let idle `workers` consume the waiting push tasks; measure until every booking of
-    `uids` is sent (or the drain timeout passes)."""
+    `uids` is sent (or the drain timeout passes). `check` says what reached Salesforce
+    (default: the emulator's write counts of the Lead key)."""
     pids = [w.proc.pid for w in workers]
     calls0, cpu0 = ctx.emulator.api_calls(), procs.cpu_seconds(pids)
     emu0 = procs.cpu_seconds([ctx.emulator.proc.pid])
@@ -131,5 +156,5 @@ def drain_measure(ctx: Context, workers: list[procs.Worker], uids: list[str]) ->
     return Drain(
         count=len(uids), seconds=seconds, started_wall=started_wall,
         api_calls=ctx.emulator.api_calls() - calls0, worker_cpu=cpu1 - cpu0,
-        emulator_cpu=emu1 - emu0, check=ctx.writes(uids),
+        emulator_cpu=emu1 - emu0, check=(check or ctx.writes)(uids),
     )  # fmt: skip

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,13 +18,46 @@ from bookings.selectors import page_free_slots
 from bookings.services import Guest, api_key_create, booking_submit
 from integrations import enqueue
 from integrations.delivery.services import PUSH_TASK
+from integrations.management.bench.figures import Person
 from integrations.management.bench.procs import SEED_TOKEN, Emulator
-from integrations.models import Delivery, FieldMapping, SalesforceConnection, SyncTarget
+from integrations.models import (
+    Delivery,
+    FieldMapping,
+    SalesforceConnection,
+    SalesforceUserLink,
+    SyncTarget,
+)
 
 COPY_BATCH = 1000  # rows per INSERT when copying a backlog
 PAGE_SLOTS = 250  # bookings per bench page (5-minute slots all day, 2 days: ~570 offered)
 KEY_FIELD = "LeadSync_Booking_Id__c"
 WRITES_KEY = f"Lead.{KEY_FIELD}"
+PLAIN_TARGET = {
+    "person_match": SyncTarget.PersonMatch.ALWAYS_CREATE,
+    "event_enabled": False,
+    "owner_policy": SyncTarget.OwnerPolicy.LEAVE,
+}
+Kind, Write = FieldMapping.SourceKind, FieldMapping.WritePolicy
+# Plain Lead pages: (field, source kind, question / fact, constant).
+PLAIN_MAPPINGS = [
+    ("Company", Kind.QUESTION, "company", ""),
+    ("LastName", Kind.BOOKING, "guest_last_name", ""),
+    ("Email", Kind.BOOKING, "guest_email", ""),
+    ("LeadSource", Kind.URL_PARAM, "", ""),
+    ("Region__c", Kind.CONSTANT, "", "EMEA"),
+]
+# Person pages (people mode), as the demo maps its page: a booking never overwrites a
+# name, an email, a company or a region Salesforce already has.
+PERSON_MAPPINGS = [
+    ("Company", Kind.QUESTION, "company", "", Write.IF_EMPTY),
+    ("FirstName", Kind.BOOKING, "guest_first_name", "", Write.ON_CREATE),
+    ("LastName", Kind.BOOKING, "guest_last_name", "", Write.ON_CREATE),
+    ("Email", Kind.BOOKING, "guest_email", "", Write.ON_CREATE),
+    ("LeadSource", Kind.URL_PARAM, "", "", Write.ON_CREATE),
+    ("Region__c", Kind.CONSTANT, "", "EMEA", Write.IF_EMPTY),
+    # Written on every booking, so a found person is updated (one Collections update).
+    ("Description", Kind.CONSTANT, "", "Booked a meeting (LeadSync bench)", Write.ALWAYS),
+]
 
 
 @dataclass
@@ -36,21 +70,37 @@ class Slot:
         return f"/{self.page.tenant.slug}/{self.page.slug}/"
 
 
-def tenant_setup(emulator: Emulator, *, slug: str, pages: int) -> list[BookingPage]:
-    """A tenant connected to the emulator with `pages` bench pages posting Leads (upsert
-    by LeadSync_Booking_Id__c): 5-minute slots all day for 2 days, no notice, one
-    required question."""
+def tenant_setup(
+    emulator: Emulator, *, slug: str, pages: int, host_sf_user: str = ""
+) -> list[BookingPage]:
+    """A tenant connected to the emulator with `pages` bench pages posting plain Leads
+    (upsert by LeadSync_Booking_Id__c, no find, no Event): 5-minute slots all day for 2
+    days, no notice, one required question.
+
+    With `host_sf_user` (an Id of a user of the emulator org, also the connected user)
+    the pages are person pages instead (people mode): the product's default target
+    (find the guest by email, Contact then Lead; an Event on the person; assignment
+    rules), hosted by a staff member linked to that user, who owns the Events."""
     tenant = Tenant.objects.create(slug=slug, name=f"Bench {slug}", timezone="UTC")
     host = emulator.base_url.removeprefix("https://")
     connection = SalesforceConnection(
         tenant=tenant, status=SalesforceConnection.Status.CONNECTED, login_host=host,
         instance_url=emulator.base_url, api_version="59.0", connected_at=timezone.now(),
+        sf_user_id=host_sf_user,
     )  # fmt: skip
     connection.refresh_token = SEED_TOKEN  # encrypted under the run's key (driver settings)
     connection.save()
+    staff = None
+    if host_sf_user:
+        staff = get_user_model().objects.create_user(
+            username=f"host-{slug}", email=f"host-{slug}@bench.example", is_staff=True
+        )
+        SalesforceUserLink.objects.create(
+            connection=connection, user=staff, sf_user_id=host_sf_user, sf_name="Bench host"
+        )
     return [
         _page_create(tenant, slug=f"p{index}", duration=5, weekdays=list(range(7)),
-                     day=(dt.time(0, 0), dt.time(23, 55)), horizon=2, notice=0)
+                     day=(dt.time(0, 0), dt.time(23, 55)), horizon=2, notice=0, host=staff)
         for index in range(pages)
     ]  # fmt: skip
 
@@ -64,25 +114,33 @@ def typical_page_create(tenant: Tenant) -> BookingPage:
     )  # fmt: skip
 
 
-def _page_create(tenant, *, slug, duration, weekdays, day, horizon, notice) -> BookingPage:
+def _page_create(
+    tenant, *, slug, duration, weekdays, day, horizon, notice, host=None
+) -> BookingPage:
+    """A bench page; a person page (the product's default target) when it has a `host`."""
     page = BookingPage.objects.create(
         tenant=tenant, slug=slug, title=f"Bench {slug}", duration_minutes=duration,
         timezone="UTC", weekdays=weekdays, day_start=day[0], day_end=day[1],
-        horizon_days=horizon, min_notice_minutes=notice,
+        horizon_days=horizon, min_notice_minutes=notice, host=host,
     )  # fmt: skip
     page.questions.create(key="company", label="Company", kind="text", required=True)
-    target = SyncTarget.objects.create(page=page, sobject="Lead", enabled=True, key_field=KEY_FIELD)
-    kind = FieldMapping.SourceKind
-    for sf_field, source_kind, key, constant in [
-        ("Company", kind.QUESTION, "company", ""),
-        ("LastName", kind.BOOKING, "guest_last_name", ""),
-        ("Email", kind.BOOKING, "guest_email", ""),
-        ("LeadSource", kind.URL_PARAM, "", ""),
-        ("Region__c", kind.CONSTANT, "", "EMEA"),
-    ]:
-        target.mappings.create(
-            sf_field=sf_field, source_kind=source_kind, source_key=key, constant_value=constant
+    if host is not None:
+        target = SyncTarget.objects.create(
+            page=page, sobject="Lead", enabled=True, key_field=KEY_FIELD
+        )  # the product's defaults: the person flow
+        mappings = PERSON_MAPPINGS
+    else:
+        # The plain record push (issue 15's figures): upsert by the booking id, no find
+        # by email, no Event, owner left alone.
+        target = SyncTarget.objects.create(
+            page=page, sobject="Lead", enabled=True, key_field=KEY_FIELD, **PLAIN_TARGET
         )
+        mappings = [(*mapping, Write.ALWAYS) for mapping in PLAIN_MAPPINGS]
+    for sf_field, source_kind, key, constant, policy in mappings:
+        target.mappings.create(
+            sf_field=sf_field, source_kind=source_kind, source_key=key,
+            constant_value=constant, write_policy=policy,
+        )  # fmt: skip
     return page
 
 
@@ -110,21 +168,33 @@ def api_keys_create(tenant: Tenant, count: int) -> list[str]:
     return [api_key_create(tenant=tenant, name=f"bench {n}")[1] for n in range(count)]
 
 
-def backlog_save(slots: list[Slot], *, label: str, start: int = 0) -> list[str]:
+def guest_of(index: int, label: str, guests: Sequence[Person] | None) -> tuple[str, str]:
+    """(name, email) of booking `index`: `guests[index]` when given, else its own."""
+    if guests is not None:
+        return guests[index].name, guests[index].email
+    return f"Guest {label}{index}", f"{label.lower()}{index}@example.com"
+
+
+def backlog_save(
+    slots: list[Slot], *, label: str, start: int = 0, guests: Sequence[Person] | None = None
+) -> list[str]:
     """Save a booking per slot through `booking_submit`, one transaction each as a
-    guest's would be (outbox row + push enqueued on commit). Returns the uids."""
+    guest's would be (outbox row + push enqueued on commit). Booking i is by
+    `guests[i]` when given. Returns the uids."""
     uids: list[str] = []
     for index, slot in enumerate(slots, start=start):
         booking = booking_submit(
             page=slot.page, slot=slot.starts_at,
-            guest=Guest(f"Guest {label}{index}", f"{label.lower()}{index}@example.com"),
+            guest=Guest(*guest_of(index, label, guests)),
             answers={"company": f"Company {index}"}, url_params={"LeadSource": "Web"},
         )  # fmt: skip
         uids.append(str(booking.uid))
     return uids
 
 
-def backlog_copy(slots: list[Slot], *, label: str) -> list[str]:
+def backlog_copy(
+    slots: list[Slot], *, label: str, guests: Sequence[Person] | None = None
+) -> list[str]:
     """What `backlog_save` leaves behind, in a fraction of the time (a guest's submit
     costs ~25 ms of validation the drain never sees): the first booking of each page goes
     through `booking_submit`; the rest copy its Booking row and its Delivery rows field
@@ -133,19 +203,20 @@ def backlog_copy(slots: list[Slot], *, label: str) -> list[str]:
     uids: list[str] = []
     for page in dict.fromkeys(slot.page for slot in slots):
         page_slots = [slot for slot in slots if slot.page is page]
-        first = backlog_save(page_slots[:1], label=label, start=len(uids))[0]
+        first = backlog_save(page_slots[:1], label=label, start=len(uids), guests=guests)[0]
         template = Booking.objects.get(uid=first)
         deliveries = list(Delivery.objects.filter(booking=template))
         copies = []
         for index, slot in enumerate(page_slots[1:], start=len(uids) + 1):
+            name, email = guest_of(index, label, guests)
             copies.append(
                 _copy(
                     template,
                     uid=uuid.uuid4(),
                     starts_at=slot.starts_at,
                     ends_at=slot.starts_at + (template.ends_at - template.starts_at),
-                    guest_name=f"Guest {label}{index}",
-                    guest_email=f"{label.lower()}{index}@example.com",
+                    guest_name=name,
+                    guest_email=email,
                     answers={**template.answers, "company": f"Company {index}"},
                 )
             )

@@ -129,3 +129,90 @@ def tree_ticks(stats: Iterable[ProcStat], roots: Iterable[int]) -> int:
         total += by_pid[pid].ticks
         todo.extend(child.pid for child in by_parent.get(pid, []))
     return total
+
+
+# -- people mode ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A guest of the people mode: one already in Salesforce (`existing`: "Lead" or
+    "Contact"), or a new one ("")."""
+
+    first_name: str
+    last_name: str
+    email: str
+    existing: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+def people_existing(count: int) -> list[Person]:
+    """`count` people already in Salesforce, half Leads and half Contacts (Leads first
+    when odd), with distinct names and emails no new guest uses."""
+    people = []
+    for index in range(count):
+        kind = "Lead" if index % 2 == 0 else "Contact"
+        people.append(
+            Person("Known", f"{kind}{index}", f"{kind.lower()}{index}@known.example", kind)
+        )
+    return people
+
+
+def people_mix(count: int, existing: list[Person], *, share: float, label: str) -> list[Person]:
+    """The guests of `count` bookings: a `share` of them (rounded) are the `existing`
+    people, each booking at most once, spread evenly (every batch of 200 holds about
+    that share); the others are new guests with addresses of their own."""
+    wanted = round(count * share)
+    if not 0 <= share <= 1:
+        raise ValueError("share is between 0 and 1")
+    if wanted > len(existing):
+        raise ValueError(f"{wanted} bookings by existing people, only {len(existing)} exist")
+    known = iter(existing)
+    guests = []
+    for index in range(count):
+        # Booking `index` is an existing person's when the running share steps up here.
+        if math.floor((index + 1) * wanted / count) > math.floor(index * wanted / count):
+            guests.append(next(known))
+        else:
+            guests.append(Person("Guest", f"{label}{index}", f"{label.lower()}{index}@new.example"))
+    return guests
+
+
+@dataclass
+class PeopleCheck(WriteCheck):
+    """What the records in Salesforce say about bookings pushed as people with Events:
+    `delivered`/`lost` by the Event carrying each booking id, `duplicates` the booking
+    ids on more than one Event, `duplicate_people` the emails on more than one person."""
+
+    duplicate_people: list[str] = field(default_factory=list)
+
+
+def people_check(
+    expected: Iterable[str], events: Iterable[Mapping], people: Iterable[Mapping], *, key: str
+) -> PeopleCheck:
+    """Check `expected` booking ids against the org's Events (`key`: the Event field that
+    carries the booking id) and its Leads and Contacts (`people`, by Email; case-folded,
+    blank emails ignored). A booking without an Event is lost."""
+    wanted = {str(value).casefold() for value in expected}
+    per_booking: dict[str, int] = {}
+    for event in events:
+        value = str(event.get(key) or "").casefold()
+        if value:
+            per_booking[value] = per_booking.get(value, 0) + 1
+    per_email: dict[str, int] = {}
+    for person in people:
+        email = str(person.get("Email") or "").strip().casefold()
+        if email:
+            per_email[email] = per_email.get(email, 0) + 1
+    written = set(per_booking)
+    return PeopleCheck(
+        expected=len(wanted),
+        delivered=len(wanted & written),
+        duplicates=sorted(value for value, n in per_booking.items() if n > 1),
+        lost=sorted(wanted - written),
+        unexpected=sorted(written - wanted),
+        duplicate_people=sorted(email for email, n in per_email.items() if n > 1),
+    )

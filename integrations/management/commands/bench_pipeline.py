@@ -1,12 +1,17 @@
 """`make bench`: measure intake and delivery through the real pipeline, and print one table.
 
-    manage.py bench_pipeline [--modes intake,queued,steady,tenants,scale] [--latency-ms 100]
+    manage.py bench_pipeline [--modes intake,queued,steady,tenants,scale,people]
+        [--latency-ms 100]
         [--clients 16] [--intake-seconds 10] [--queued-bookings 5000,50000]
         [--rates 20,100] [--duration 30] [--tenants 100] [--tenant-bookings 200]
         [--workers 2,4] [--scale-bookings 50000] [--concurrency 2]
+        [--people-bookings 5000] [--people-baseline 500]
+        [--people-baseline-env "DELIVERY_BATCHING=false;DELIVERY_BATCHING=false,..."]
+        [--people-existing-share 0.4]
 
-Modes: see integrations/management/bench/http_modes.py (intake, steady) and drains.py
-(queued, tenants, scale); README "Benchmarks" says what each number means.
+Modes: see integrations/management/bench/http_modes.py (intake, steady), drains.py
+(queued, tenants, scale) and people.py (people); README "Benchmarks" says what each
+number means.
 
 Real parts only, all on loopback: PostgreSQL (a database of its own whose name must
 contain "bench"; created, migrated and flushed before every run), a Redis DB of its own
@@ -29,7 +34,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.management.bench import drains, http_modes, report
+from integrations.management.bench import drains, http_modes, people, report
 from integrations.management.bench.context import Context
 
 MODES = {
@@ -38,6 +43,7 @@ MODES = {
     "steady": http_modes.steady,
     "tenants": drains.tenants,
     "scale": drains.scale,
+    "people": people.people,
 }
 
 
@@ -77,6 +83,16 @@ class Command(BaseCommand):
         add("--tenant-bookings", type=int, default=200)
         add("--workers", type=_ints, default=[2, 4], help="scale: worker processes to compare")
         add("--scale-bookings", type=int, default=50000)
+        add("--people-bookings", type=int, default=5000,
+            help="people: bookings drained with batching on (0: none)")  # fmt: skip
+        add("--people-baseline", type=int, default=500,
+            help="people: bookings of the baseline run (0: none)")  # fmt: skip
+        add("--people-baseline-env", type=people.env_sets,
+            default="DELIVERY_BATCHING=false;DELIVERY_BATCHING=false,DELIVERY_BATCH_SIZE=1",
+            help="people: worker environment of each baseline run "
+                 "(NAME=value,...; runs separated by ;)")  # fmt: skip
+        add("--people-existing-share", type=float, default=0.4,
+            help="people: share of bookings by guests already in Salesforce")  # fmt: skip
         add("--backlog", choices=["copy", "service"], default="copy",
             help="how backlogs are built: copies of a submitted booking's rows (fast), "
                  "or booking_submit for every booking (~25 ms each)")  # fmt: skip
