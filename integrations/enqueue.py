@@ -24,8 +24,12 @@ def task_send(name: str, *args: Any, queue: str | None = None) -> bool:
     options = {"queue": queue} if queue else {}
     try:
         # A signature runs through the registered task's own apply_async when the task
-        # is known in this process, else through send_task with the same name.
-        current_app.signature(name, args=args).apply_async(**options)
+        # is known in this process, else through send_task with the same name. No retry
+        # and no result: with Redis down the request answers at once (the sweeper sends
+        # the work later) instead of waiting for the broker or the result backend.
+        current_app.signature(name, args=args).apply_async(
+            retry=False, ignore_result=True, **options
+        )
     except Exception as exc:  # any broker failure: the row is saved, a sweeper retries
         logger.warning(
             "Could not enqueue %s%s (%s: %s); the sweeper will pick it up.",

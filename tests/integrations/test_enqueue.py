@@ -1,0 +1,25 @@
+"""Enqueueing by task name: never raises, never waits for a broker that is down."""
+
+from unittest import mock
+
+from kombu.exceptions import OperationalError
+
+from integrations import enqueue
+from integrations.delivery.tasks import delivery_push
+
+
+def test_a_task_is_sent_by_name_without_retries_or_a_result():
+    with mock.patch.object(delivery_push, "apply_async") as sent:
+        assert enqueue.task_send("integrations.delivery_push", 7, queue="push") is True
+    args, kwargs = sent.call_args
+    assert args[0] == (7,)
+    # retry=False: a request whose broker is down answers now (the sweeper sends later);
+    # no result: nothing subscribes to the result backend, which may be down too.
+    assert kwargs == {"retry": False, "ignore_result": True, "queue": "push"}
+
+
+def test_a_broker_outage_is_logged_not_raised(caplog):
+    refused = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with mock.patch.object(delivery_push, "apply_async", side_effect=refused):
+        assert enqueue.task_send("integrations.delivery_push", 7) is False
+    assert "sweeper will pick it up" in caplog.text
