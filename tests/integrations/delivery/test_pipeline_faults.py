@@ -136,7 +136,9 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
         app.conf.task_default_queue = pipeline_queue
         worker_stop(doomed)
     stuck = Delivery.objects.filter(status=Status.SENDING).count()
-    assert stuck == 200  # one claim, in flight when the worker died
+    # In flight when the worker died: its claim of 200, and a peer push's claim of the
+    # other 100 if it started (a backlog larger than one claim is shared).
+    assert stuck in (200, 300)
 
     emulator_faults(sf_emulator, latency_ms=0)  # the dead worker's lease lapses in 2 s
     wait_until(all_sent(300), timeout=60, interval=0.5, message="every delivery to be sent")
@@ -146,7 +148,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     uids = {str(uid) for uid in Booking.objects.values_list("uid", flat=True)}
     assert set(booking_ids) == uids
     reclaimed = Delivery.objects.filter(attempt_log__error_code="CLAIM_EXPIRED").distinct()
-    assert reclaimed.count() == 200
+    assert reclaimed.count() == stuck
     assert {d.pk for d in deliveries} == set(Delivery.objects.values_list("pk", flat=True))
     assert len(leads(sf_emulator)) == 300
 
