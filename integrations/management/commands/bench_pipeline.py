@@ -29,13 +29,12 @@ import signal
 import time
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.management.bench import drains, http_modes, people, report
 from integrations.management.bench.context import Context
+from integrations.management.database import run_database_prepare
 
 MODES = {
     "intake": http_modes.intake,
@@ -144,26 +143,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Written to {path} (and results.md)")
 
     def _database_prepare(self) -> None:
-        db = settings.DATABASES["default"]
-        if "postgresql" not in db["ENGINE"] or "bench" not in db["NAME"]:
-            raise CommandError(
-                "The bench flushes its database: set DATABASE_URL to a PostgreSQL database "
-                "whose name contains 'bench' (make bench does)."
-            )
-        if not settings.REDIS_URL:
-            raise CommandError("The bench needs REDIS_URL (a Redis DB of its own).")
-        maintenance = psycopg.connect(
-            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
-            user=db["USER"] or "postgres", password=db["PASSWORD"] or None,
-            dbname="postgres", autocommit=True,
-        )  # fmt: skip
-        with maintenance:
-            exists = maintenance.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
-            ).fetchone()
-            if not exists:
-                maintenance.execute(f'CREATE DATABASE "{db["NAME"]}"')
-        call_command("migrate", interactive=False, verbosity=0)
+        run_database_prepare(marker="bench", what="The bench", target="make bench")
 
 
 def _interrupt(signum, frame) -> None:

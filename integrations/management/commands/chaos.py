@@ -26,13 +26,12 @@ import signal
 import time
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.management.chaos import figures, runner
 from integrations.management.chaos.scenarios import SCENARIOS
+from integrations.management.database import run_database_prepare
 
 
 def _load() -> str:
@@ -113,26 +112,7 @@ class Command(BaseCommand):
             raise CommandError("some scenario lost, duplicated or left a booking unsettled")
 
     def _database_prepare(self) -> None:
-        db = settings.DATABASES["default"]
-        if "postgresql" not in db["ENGINE"] or "chaos" not in db["NAME"]:
-            raise CommandError(
-                "The chaos runner flushes its database: set DATABASE_URL to a PostgreSQL "
-                "database whose name contains 'chaos' (make chaos does)."
-            )
-        if not settings.REDIS_URL:
-            raise CommandError("The chaos runner needs REDIS_URL (a Redis DB of its own).")
-        maintenance = psycopg.connect(
-            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
-            user=db["USER"] or "postgres", password=db["PASSWORD"] or None,
-            dbname="postgres", autocommit=True,
-        )  # fmt: skip
-        with maintenance:
-            exists = maintenance.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
-            ).fetchone()
-            if not exists:
-                maintenance.execute(f'CREATE DATABASE "{db["NAME"]}"')
-        call_command("migrate", interactive=False, verbosity=0)
+        run_database_prepare(marker="chaos", what="The chaos runner", target="make chaos")
 
 
 def _interrupt(signum, frame) -> None:
