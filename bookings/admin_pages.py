@@ -201,7 +201,14 @@ class BookingAdmin(TenantScopedAdmin):
 
     @admin.action(description="Cancel selected bookings", permissions=["cancel"])
     def cancel_selected(self, request: HttpRequest, queryset) -> None:
-        active = list(queryset.filter(cancelled_at__isnull=True))
-        for booking in active:
-            services.booking_cancel(booking=booking)
-        self.message_user(request, f"Cancelled {len(active)} booking(s).", messages.SUCCESS)
+        cancelled, refused = 0, []
+        for booking in queryset.filter(cancelled_at__isnull=True):
+            try:
+                services.booking_cancel(booking=booking, user=request.user)
+            except services.BookingClosed as e:
+                refused.append(f"{booking.guest_name}: {e}")
+            else:
+                cancelled += 1
+        self.message_user(request, f"Cancelled {cancelled} booking(s).", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)

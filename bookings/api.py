@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from bookings.models import ApiKey, BookingPage
+from bookings.models import ApiKey, BookingChange, BookingPage
 from bookings.ratelimits import api_submission_limited, too_many_requests
 from bookings.selectors import api_key_find, page_free_slots, page_get_public
 from bookings.services import Guest, SlotTaken, api_key_mark_used, booking_submit
@@ -124,6 +124,7 @@ def booking_create(request: HttpRequest, tenant_slug: str, page_slug: str) -> Js
             ),
             answers=body.get("answers", {}),
             url_params=body.get("url_params", {}),
+            actor=BookingChange.Actor.API,
         )
     except ValidationError as e:
         raise ApiError(400, e.message_dict) from None

@@ -296,6 +296,17 @@ class Booking(models.Model):
     url_params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=10,
+        choices=[("", "—"), ("completed", "Completed"), ("no_show", "No-show")],
+        blank=True,
+        help_text="What happened at the meeting, as marked by staff.",
+    )
+    sequence = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="The calendar invitation's SEQUENCE: bumped on every change the guest sees.",
+    )
 
     class Meta:
         ordering = ["-starts_at"]
@@ -318,6 +329,51 @@ class Booking(models.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.cancelled_at is not None
+
+
+class BookingChange(models.Model):
+    """One thing that happened to a booking, in order: its history, and what other apps
+    (the Salesforce write-back, guest emails) act on. Rows are only ever added."""
+
+    tenant_path = "booking__page__tenant"
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "Marked no-show"
+        COMPLETED = "completed", "Marked completed"
+
+    class Actor(models.TextChoices):
+        GUEST = "guest", "Guest"
+        STAFF = "staff", "Staff"
+        API = "api", "API"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.CharField(max_length=8, choices=Actor.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff member who made the change.",
+    )
+    reason = models.TextField(blank=True)
+    previous_starts_at = models.DateTimeField(null=True, blank=True)
+    starts_at = models.DateTimeField(help_text="The booking's start after the change.")
+    ends_at = models.DateTimeField()
+    sequence = models.PositiveIntegerField(help_text="The booking's SEQUENCE after the change.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["booking", "pk"]
+        indexes = [models.Index(fields=["booking", "created_at"], name="bookingchange_booking")]
+
+    def __str__(self) -> str:
+        when = f"{self.created_at:%Y-%m-%d %H:%M}" if self.created_at else "unsaved"
+        return f"{self.get_kind_display()} by {self.get_actor_display()} ({when})"
 
 
 class ApiKey(models.Model):

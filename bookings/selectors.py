@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from bookings.models import ApiKey, Booking, BookingPage, Question
+from bookings.models import ApiKey, Booking, BookingChange, BookingPage, Question
 from bookings.slots import slots_in_window
 
 
@@ -30,10 +30,22 @@ def bookings_active(page: BookingPage) -> QuerySet[Booking]:
 
 
 def booking_overlaps(
-    *, page: BookingPage, starts_at: datetime.datetime, ends_at: datetime.datetime
+    *,
+    page: BookingPage,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    exclude: Booking | None = None,
 ) -> bool:
-    """Whether an active booking of `page` overlaps [starts_at, ends_at)."""
-    return bookings_active(page).filter(starts_at__lt=ends_at, ends_at__gt=starts_at).exists()
+    """Whether an active booking of `page` (other than `exclude`) overlaps [starts_at, ends_at)."""
+    overlapping = bookings_active(page).filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if exclude is not None:
+        overlapping = overlapping.exclude(pk=exclude.pk)
+    return overlapping.exists()
+
+
+def booking_history(booking: Booking) -> list[BookingChange]:
+    """The booking's changes, oldest first, with the staff member who made each."""
+    return list(booking.changes.select_related("user").order_by("pk"))
 
 
 def page_free_slots(

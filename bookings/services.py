@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.answers import answers_clean, guest_clean
-from bookings.models import ApiKey, Booking, BookingPage, Membership, Tenant
+from bookings.models import ApiKey, Booking, BookingChange, BookingPage, Membership, Tenant
 from bookings.selectors import api_key_hash, booking_overlaps, page_questions
-from bookings.signals import booking_submitted
+from bookings.signals import booking_changed, booking_submitted
 from bookings.slots import slot_is_offered
 from bookings.url_params import url_params_limit
 
@@ -24,6 +24,10 @@ API_KEY_PREFIX = "lsk_"
 
 class SlotTaken(Exception):
     """The slot was booked by someone else (possibly a moment ago)."""
+
+
+class BookingClosed(Exception):
+    """The booking can no longer be changed this way; str() says why, for the person."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ def booking_submit(
     guest: Guest,
     answers: dict[str, Any],
     url_params: dict[str, Any],
+    actor: str = BookingChange.Actor.GUEST,
 ) -> Booking:
     """Book `slot` (an aware start time) on `page` for `guest`.
 
@@ -92,6 +97,7 @@ def booking_submit(
                 answers=cleaned_answers,
                 url_params=url_params_limit(url_params),
             )
+            _change_record(booking, kind=BookingChange.Kind.BOOKED, actor=actor)
             booking_submitted.send(sender=Booking, booking=booking)
     except IntegrityError:
         # A concurrent submit won the race; the partial unique index refused this one.
@@ -101,17 +107,139 @@ def booking_submit(
     return booking
 
 
-@transaction.atomic
-def booking_cancel(*, booking: Booking) -> Booking:
-    """Cancel `booking`, freeing its slot. Cancelling twice keeps the first time.
+def _change_record(
+    booking: Booking,
+    *,
+    kind: str,
+    actor: str,
+    user=None,
+    reason: str = "",
+    previous_starts_at: datetime.datetime | None = None,
+) -> BookingChange:
+    return BookingChange.objects.create(
+        booking=booking,
+        kind=kind,
+        actor=actor,
+        user=user,
+        reason=reason,
+        previous_starts_at=previous_starts_at,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        sequence=booking.sequence,
+    )
 
+
+def _locked(booking: Booking) -> Booking:
+    """The booking re-read under a row lock, so concurrent changes apply one after another."""
+    return Booking.objects.select_for_update().select_related("page__tenant").get(pk=booking.pk)
+
+
+def _changeable(booking: Booking, *, now: datetime.datetime, action: str) -> None:
+    if booking.is_cancelled:
+        raise BookingClosed(f"This meeting was cancelled; it cannot be {action}.")
+    if booking.outcome:
+        raise BookingClosed(
+            f"This meeting was marked {booking.get_outcome_display().lower()}; "
+            f"it cannot be {action}."
+        )
+    if booking.starts_at <= now:
+        raise BookingClosed(f"This meeting has already started; it cannot be {action}.")
+
+
+@transaction.atomic
+def booking_cancel(
+    *, booking: Booking, actor: str = BookingChange.Actor.STAFF, user=None, reason: str = ""
+) -> Booking:
+    """Cancel `booking`, freeing its slot at once, and record who did it and why.
+
+    Cancelling a cancelled booking changes nothing (the first cancellation stands).
+    Raises BookingClosed for a meeting that has started or has an outcome. Sends
+    `booking_changed` inside the transaction. Returns the booking as stored.
+    """
+    locked = _locked(booking)
+    if locked.is_cancelled:
+        return locked
+    _changeable(locked, now=timezone.now(), action="cancelled")
+    locked.cancelled_at = timezone.now()
+    locked.sequence += 1
+    locked.save(update_fields=["cancelled_at", "sequence"])
+    change = _change_record(
+        locked, kind=BookingChange.Kind.CANCELLED, actor=actor, user=user, reason=reason.strip()
+    )
+    booking_changed.send(sender=Booking, change=change)
+    return locked
+
+
+def booking_reschedule(
+    *,
+    booking: Booking,
+    slot: datetime.datetime,
+    actor: str = BookingChange.Actor.STAFF,
+    user=None,
+    reason: str = "",
+) -> Booking:
+    """Move `booking` to `slot`, another offered start of the same page; the old time is
+    free as soon as this commits. Sends `booking_changed` inside the transaction.
+
+    Raises ValidationError {"slot": ...} for a time the page does not offer, SlotTaken
+    when another booking holds it, BookingClosed for a cancelled, past or marked meeting.
     Returns the booking as stored.
     """
-    Booking.objects.filter(pk=booking.pk, cancelled_at__isnull=True).update(
-        cancelled_at=timezone.now()
-    )
-    booking.refresh_from_db(fields=["cancelled_at"])
-    return booking
+    try:
+        with transaction.atomic():
+            locked = _locked(booking)
+            now = timezone.now()
+            _changeable(locked, now=now, action="moved")
+            page = locked.page
+            if slot == locked.starts_at:
+                raise ValidationError({"slot": ["The meeting is already at this time."]})
+            if not page.active or not slot_is_offered(page, slot, now):
+                raise ValidationError(
+                    {"slot": ["This time is not available. Please pick one of the offered times."]}
+                )
+            ends_at = slot + datetime.timedelta(minutes=page.duration_minutes)
+            if booking_overlaps(page=page, starts_at=slot, ends_at=ends_at, exclude=locked):
+                raise SlotTaken
+            previous = locked.starts_at
+            locked.starts_at, locked.ends_at = slot, ends_at
+            locked.sequence += 1
+            locked.save(update_fields=["starts_at", "ends_at", "sequence"])
+            change = _change_record(
+                locked,
+                kind=BookingChange.Kind.RESCHEDULED,
+                actor=actor,
+                user=user,
+                reason=reason.strip(),
+                previous_starts_at=previous,
+            )
+            booking_changed.send(sender=Booking, change=change)
+    except IntegrityError:
+        raise SlotTaken from None  # a concurrent booking took the slot first
+    return locked
+
+
+@transaction.atomic
+def booking_outcome_mark(*, booking: Booking, outcome: str, user=None) -> Booking:
+    """Mark a meeting that has started "completed" or "no_show" (staff only). Marking the
+    same outcome again changes nothing; a different one replaces it and is recorded.
+
+    Raises BookingClosed for a cancelled booking or one that has not started yet.
+    """
+    kinds = {"completed": BookingChange.Kind.COMPLETED, "no_show": BookingChange.Kind.NO_SHOW}
+    if outcome not in kinds:
+        raise ValueError(f"Unknown outcome {outcome!r}")
+    locked = _locked(booking)
+    if locked.outcome == outcome:
+        return locked
+    if locked.is_cancelled:
+        raise BookingClosed("This meeting was cancelled; it has no outcome to mark.")
+    if locked.starts_at > timezone.now():
+        raise BookingClosed("This meeting has not started yet; mark it once it has.")
+    locked.outcome = outcome
+    locked.save(update_fields=["outcome"])
+    change = _change_record(locked, kind=kinds[outcome], actor=BookingChange.Actor.STAFF, user=user)
+    booking_changed.send(sender=Booking, change=change)
+    return locked
 
 
 @transaction.atomic
