@@ -30,6 +30,7 @@ from integrations.management.bench.procs import REPO, free_port
 from integrations.management.chaos import figures
 from integrations.management.chaos.rig import ChaosContext
 from integrations.management.chaos.scenarios import SCENARIOS
+from integrations.management.chaos.servers import ThrowawayPostgres, ThrowawayRedis
 
 CHILD_DATABASE = "leadsync_chaos"
 #: options handed to a child on its command line (option name -> flag)
@@ -102,10 +103,6 @@ def run_isolated(name: str, opts: dict, var: Path) -> figures.Result:
 def child_main(name: str, opts: dict, var: Path, *, redis_port: int, pg_port: int) -> None:
     """In the child: start the throwaway servers this process's settings point at, run
     scenario `name` against them, write its result to opts["result_json"]."""
-    # The test suite's throwaway servers (dev-only, like `make chaos`); imported here so
-    # the command's other scenarios need no test code.
-    from tests.outage import ThrowawayPostgres, ThrowawayRedis
-
     redis = ThrowawayRedis()
     redis.port, redis.url = redis_port, f"redis://127.0.0.1:{redis_port}/0"
     postgres = None
