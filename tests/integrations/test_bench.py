@@ -131,7 +131,7 @@ def test_a_copied_backlog_is_what_submitted_bookings_leave_behind(monkeypatch):
 
     sent = []
     monkeypatch.setattr(data.enqueue, "task_send", lambda name, *args: sent.append((name, args)))
-    pages = data.tenant_setup(_Emulator, slug="bench", pages=2)
+    pages = data.tenant_setup(_Emulator, slug="bench", pages=2, configured=False)
     slots = list(data.slots_for(pages, 260))  # 250 on the first page, 10 on the second
 
     uids = data.backlog_copy(slots, label="Copy")

@@ -11,15 +11,18 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from bookings.models import Booking, BookingPage, Tenant
 from bookings.selectors import page_free_slots
 from bookings.services import Guest, api_key_create, booking_submit
 from integrations import enqueue
+from integrations.connection.tokens import connection_token_refresh
 from integrations.delivery.services import PUSH_TASK
 from integrations.management.bench.figures import Person
 from integrations.management.bench.procs import SEED_TOKEN, Emulator
+from integrations.mappings.services import schema_store
 from integrations.models import (
     Delivery,
     FieldMapping,
@@ -71,7 +74,7 @@ class Slot:
 
 
 def tenant_setup(
-    emulator: Emulator, *, slug: str, pages: int, host_sf_user: str = ""
+    emulator: Emulator, *, slug: str, pages: int, host_sf_user: str = "", configured: bool = True
 ) -> list[BookingPage]:
     """A tenant connected to the emulator with `pages` bench pages posting plain Leads
     (upsert by LeadSync_Booking_Id__c, no find, no Event): 5-minute slots all day for 2
@@ -80,7 +83,10 @@ def tenant_setup(
     With `host_sf_user` (an Id of a user of the emulator org, also the connected user)
     the pages are person pages instead (people mode): the product's default target
     (find the guest by email, Contact then Lead; an Event on the person; assignment
-    rules), hosted by a staff member linked to that user, who owns the Events."""
+    rules), hosted by a staff member linked to that user, who owns the Events.
+
+    `configured`: as a tenant whose staff finished setup (see _configured_like_staff);
+    False leaves it just connected (no access token, no describes yet)."""
     tenant = Tenant.objects.create(slug=slug, name=f"Bench {slug}", timezone="UTC")
     host = emulator.base_url.removeprefix("https://")
     connection = SalesforceConnection(
@@ -90,6 +96,8 @@ def tenant_setup(
     )  # fmt: skip
     connection.refresh_token = SEED_TOKEN  # encrypted under the run's key (driver settings)
     connection.save()
+    if configured:
+        _configured_like_staff(emulator, connection, people=bool(host_sf_user))
     staff = None
     if host_sf_user:
         staff = get_user_model().objects.create_user(
@@ -103,6 +111,26 @@ def tenant_setup(
                      day=(dt.time(0, 0), dt.time(23, 55)), horizon=2, notice=0, host=staff)
         for index in range(pages)
     ]  # fmt: skip
+
+
+def _configured_like_staff(
+    emulator: Emulator, connection: SalesforceConnection, *, people: bool
+) -> None:
+    """What a tenant that staff set up has before its first booking, done the same way: an
+    access token (the OAuth callback stores one; here the product's own refresh gets it
+    from the emulator) and the describes of the objects its target writes (fetched and
+    cached when staff open the field picker). A push then starts without either call;
+    tokens that expire mid-run are still refreshed by the product as usual."""
+    # The driver runs with the repo's settings; its children get the emulator's in env.
+    with override_settings(
+        SALESFORCE_CA_BUNDLE=emulator.ca_path,
+        SALESFORCE_EXTRA_LOGIN_HOSTS=[emulator.base_url.removeprefix("https://")],
+        SALESFORCE_CONSUMER_KEY=emulator.client_id,
+        SALESFORCE_CONSUMER_SECRET=emulator.client_secret,
+    ):
+        connection_token_refresh(connection=connection, failed_access_token=None)
+        for sobject in ("Lead", "Contact", "Event") if people else ("Lead",):
+            schema_store(connection=connection, sobject=sobject)
 
 
 def typical_page_create(tenant: Tenant) -> BookingPage:
