@@ -60,14 +60,19 @@ class ConnectionRefused(Exception):
         self.outcome = outcome
 
 
-def deliveries_push(*, connection_id: int, queue: str | None = None) -> PushReport:
+def deliveries_push(
+    *, connection_id: int, queue: str | None = None, resumed: bool = False
+) -> PushReport:
     """Drain the due deliveries of one connection: claim (up to DELIVERY_BATCH_SIZE), send,
     record; again while more are due, at most DELIVERY_DRAIN_ROUNDS times. Safe to run
     twice and concurrently. Returns a PushReport.
 
     Fair across orgs: after a round, when other connections have due work, the rest of
-    this one's goes to the back of the queue (a new push), so one tenant's backlog delays
-    another's first record by one round at most. A backlog larger than a claim is shared
+    this one's goes to the back of the queue (a `resumed` push), so one tenant's backlog
+    delays another's first record by one round at most; and a push that is not resumed
+    claims only DELIVERY_FIRST_CLAIM_SIZE while others wait, so that round is short: with
+    a hundred orgs' backlogs queued at once, every org's first records go out before any
+    org's second batch. A backlog larger than a claim is shared
     with up to DELIVERY_PUSHES_PER_CONNECTION pushes on other workers. The pushes this one
     hands work to go on `queue` (its own), default routing when None."""
     report = PushReport()
@@ -80,6 +85,13 @@ def deliveries_push(*, connection_id: int, queue: str | None = None) -> PushRepo
     _peer_request(connection_id, queue)
     client = tokens.client_for(connection)
     builder = PeopleBuilder(connection=connection, client=client)
+    limit = settings.DELIVERY_BATCH_SIZE
+    if (
+        not resumed
+        and limit > settings.DELIVERY_FIRST_CLAIM_SIZE
+        and _others_waiting(connection_id)
+    ):
+        limit = settings.DELIVERY_FIRST_CLAIM_SIZE
     for _ in range(settings.DELIVERY_DRAIN_ROUNDS):
         connection.refresh_from_db()
         if not connection.is_connected:
@@ -87,7 +99,8 @@ def deliveries_push(*, connection_id: int, queue: str | None = None) -> PushRepo
             break
         if _paused(connection, client, report):
             break
-        claim = deliveries_claim(connection_id=connection_id, limit=settings.DELIVERY_BATCH_SIZE)
+        claim = deliveries_claim(connection_id=connection_id, limit=limit)
+        limit = settings.DELIVERY_BATCH_SIZE
         if not claim.deliveries:
             break
         report.claimed += len(claim.deliveries)
@@ -96,7 +109,8 @@ def deliveries_push(*, connection_id: int, queue: str | None = None) -> PushRepo
         if not sending_goes_on:
             break
         if _others_waiting(connection_id):
-            services.push_request(connection_id, queue=queue)  # after the other orgs' turn
+            # after the other orgs' turn
+            services.push_request(connection_id, queue=queue, resumed=True)
             break
     else:
         if deliveries_due(connection_id=connection_id).exists():

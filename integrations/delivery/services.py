@@ -283,14 +283,16 @@ def deliveries_sweep() -> list[int]:
 # -- enqueueing -----------------------------------------------------------------------------
 
 
-def push_enqueue(connection_id: int, *, queue: str | None = None) -> bool:
+def push_enqueue(connection_id: int, *, queue: str | None = None, resumed: bool = False) -> bool:
     """Enqueue a push of `connection_id` now (on `queue`: a push's own, when it hands on
-    work). A broker outage is logged, not raised: the deliveries are in the database and
-    the sweeper enqueues them later."""
-    return enqueue.task_send(PUSH_TASK, connection_id, **({"queue": queue} if queue else {}))
+    work; `resumed`: the rest of a backlog after other orgs' turn, see deliveries_push).
+    A broker outage is logged, not raised: the deliveries are in the database and the
+    sweeper enqueues them later."""
+    args = (connection_id, True) if resumed else (connection_id,)
+    return enqueue.task_send(PUSH_TASK, *args, **({"queue": queue} if queue else {}))
 
 
-def push_request(connection_id: int, *, queue: str | None = None) -> bool:
+def push_request(connection_id: int, *, queue: str | None = None, resumed: bool = False) -> bool:
     """Enqueue a push of `connection_id` unless one is queued and not started yet (it will
     see this work too): a burst of bookings costs one push, not one each. An unreachable
     cache only means a push more. Returns whether a push is queued."""
@@ -302,7 +304,7 @@ def push_request(connection_id: int, *, queue: str | None = None) -> bool:
         first = True
     if not first:
         return True
-    if push_enqueue(connection_id, queue=queue):
+    if push_enqueue(connection_id, queue=queue, resumed=resumed):
         return True
     push_started(connection_id)  # nothing is queued after all
     return False

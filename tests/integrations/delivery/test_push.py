@@ -463,6 +463,37 @@ def test_a_backlog_yields_to_another_org_after_one_round(sf_emulator, sf_connect
     assert left.count() == 3
 
 
+def test_a_first_turn_is_short_while_other_orgs_wait(sf_emulator, sf_connection, settings):
+    """With other orgs' work waiting, a fresh push claims only DELIVERY_FIRST_CLAIM_SIZE
+    and asks for a resumed push, which then takes full batches."""
+    settings.DELIVERY_BATCH_SIZE, settings.DELIVERY_FIRST_CLAIM_SIZE = 4, 2
+    deliveries = due_deliveries(sf_connection, 9)
+    DeliveryFactory(next_attempt_at=timezone.now())  # another tenant's, waiting
+    requested = []
+
+    def push_request(pk, **kwargs):
+        requested.append((pk, kwargs.get("resumed", False)))
+
+    with mock.patch.object(delivery_services, "push_request", side_effect=push_request):
+        first = deliveries_push(connection_id=sf_connection.pk)
+        resumed = deliveries_push(connection_id=sf_connection.pk, resumed=True)
+
+    assert (first.claimed, resumed.claimed) == (2, 4)
+    assert requested == [(sf_connection.pk, True), (sf_connection.pk, True)]
+    left = Delivery.objects.filter(pk__in=[d.pk for d in deliveries], status=Status.PENDING)
+    assert left.count() == 3
+
+
+def test_a_resumed_push_is_enqueued_as_such(settings):
+    with mock.patch.object(delivery_services.enqueue, "task_send") as sent:
+        delivery_services.push_enqueue(5, resumed=True)
+        delivery_services.push_enqueue(6)
+    assert [c.args for c in sent.call_args_list] == [
+        (delivery_services.PUSH_TASK, 5, True),
+        (delivery_services.PUSH_TASK, 6),
+    ]
+
+
 def test_alone_a_backlog_drains_in_one_push(sf_emulator, sf_connection, settings):
     settings.DELIVERY_BATCH_SIZE = 2
     due_deliveries(sf_connection, 5)
