@@ -332,3 +332,59 @@ def test_a_reminder_of_a_meeting_cancelled_meanwhile_is_skipped(booking_page, en
     assert guest_email_send(email_id=reminder.pk).status == "skipped"
     reminder.refresh_from_db()
     assert reminder.status == "skipped" and "cancelled" in reminder.last_error
+
+
+# --- Tasks --------------------------------------------------------------------------
+
+
+def test_tasks_are_registered_by_name_and_beat_sweeps_every_minute(settings):
+    from leadsync.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start (autodiscovery)
+    assert {"bookings.guest_email_send", "bookings.guest_emails_sweep"} <= set(app.tasks)
+    assert settings.CELERY_BEAT_SCHEDULE["guest-emails-sweep"] == {
+        "task": "bookings.guest_emails_sweep",
+        "schedule": 60,
+    }
+
+
+def test_the_send_task_runs_the_service_and_is_safe_twice(booking_page, enqueued):
+    from bookings import tasks
+
+    booking = meeting_in(booking_page, 20)
+    assert tasks.guest_emails_sweep.apply().get()["reminders"] == 1
+    reminder = GuestEmail.objects.get(booking=booking)
+    assert tasks.guest_email_send.apply(args=[reminder.pk]).get() == "sent"
+    assert tasks.guest_email_send.apply(args=[reminder.pk]).get() == "not_claimed"
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_send_it_once(booking_page):
+    """Two threads, two database connections, one row: the conditional UPDATE lets one in."""
+    import threading
+
+    from django.db import connection
+
+    booking = meeting_in(booking_page, 20)
+    email = GuestEmail.objects.create(
+        booking=booking, kind="reminder", recipient="ann@example.com", starts_at=booking.starts_at
+    )
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def worker():
+        try:
+            barrier.wait()
+            outcomes.append(guest_email_send(email_id=email.pk).status)
+        finally:
+            connection.close()
+
+    with mock.patch("bookings.enqueue.task_send", return_value=True):
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sorted(outcomes) == ["not_claimed"] * 7 + ["sent"]
+    assert len(mail.outbox) == 1
