@@ -2,7 +2,7 @@
 
 With DJANGO_DEBUG=true (what `make run` / `make test` set) every variable has an embedded
 default good for a first run on a laptop (SQLite under var/, a Celery broker that needs no
-server, console email). DJANGO_DEBUG defaults to false, so a deployment that forgets it
+server, email written to files under var/mail/). DJANGO_DEBUG defaults to false, so a deployment that forgets it
 fails closed: then DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, FIELD_ENCRYPTION_KEYS and
 EMAIL_URL must be set, or the process refuses to start.
 The variables are listed, with what they do, in README.md ("Configuration").
