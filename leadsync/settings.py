@@ -2,9 +2,9 @@
 
 With DJANGO_DEBUG=true (what `make run` / `make test` set) every variable has an embedded
 default good for a first run on a laptop (SQLite under var/, a Celery broker that needs no
-server, email written to files under var/mail/). DJANGO_DEBUG defaults to false, so a deployment that forgets it
-fails closed: then DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, FIELD_ENCRYPTION_KEYS and
-EMAIL_URL must be set, or the process refuses to start.
+server, email written to files under var/mail/). DJANGO_DEBUG defaults to false, so a
+deployment that forgets it fails closed: then DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS,
+FIELD_ENCRYPTION_KEYS and EMAIL_URL must be set, or the process refuses to start.
 The variables are listed, with what they do, in README.md ("Configuration").
 """
 
@@ -465,9 +465,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Request paths may hold a guest's manage-link token: redacted before any output.
+    "filters": {"manage_tokens": {"()": "bookings.log_redaction.ManageTokenRedactor"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["manage_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["manage_tokens"]},
+        "django.server": {"filters": ["manage_tokens"]},
+    },
 }
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it to exist

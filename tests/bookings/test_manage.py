@@ -185,3 +185,13 @@ def test_the_confirmation_page_links_to_manage(client, booking):
 def test_the_token_is_the_signed_uid_with_its_own_salt(booking):
     assert signing.loads(manage_token(booking), salt=SALT) == booking.uid.hex
     assert BookingChange.objects.filter(booking=booking).count() == 1
+
+
+def test_the_token_never_reaches_the_logs(client, booking, caplog):
+    token = manage_token(booking)
+    with caplog.at_level("INFO"):
+        client.post(manage_path(booking), {"action": "reschedule", "slot": "bad"})  # a 400
+        client.get(f"/acme/intro/manage/{token}x/")  # a 404
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/manage/[token]" in logged
+    assert token not in logged and token[:20] not in logged
