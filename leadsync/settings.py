@@ -250,6 +250,9 @@ GUEST_EMAIL_RETRY_DELAYS = [
 if not GUEST_EMAIL_RETRY_DELAYS:
     raise ImproperlyConfigured("GUEST_EMAIL_RETRY_DELAYS needs at least one delay.")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LeadSync <noreply@leadsync.local>")
+# Seconds an SMTP connection may block: a hanging mail server fails the send (retried)
+# well inside the task's time limit instead of leaving the email's outcome unknown.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Security (production) -------------------------------------------------------

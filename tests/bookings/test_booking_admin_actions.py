@@ -150,3 +150,17 @@ def test_another_tenants_staff_get_404_and_change_nothing(client_for, admin_b, b
 def test_actions_need_post(client_for, member_a, booking):
     assert client_for(member_a).get(url("cancel", booking)).status_code == 405
     assert not Booking.objects.get(pk=booking.pk).is_cancelled
+
+
+def test_bulk_resend_only_reaches_the_users_tenants(client_for, admin_b, booking):
+    theirs = GuestEmailFactory(booking=booking, status="failed")
+    own = GuestEmailFactory(booking__page__tenant=admin_b.memberships.get().tenant, status="failed")
+    response = client_for(admin_b).post(
+        reverse("admin:bookings_guestemail_changelist"),
+        {"action": "resend_selected", "_selected_action": [theirs.pk, own.pk]},
+        follow=True,
+    )
+    assert "1 email(s) queued to resend." in messages_of(response)
+    theirs.refresh_from_db()
+    own.refresh_from_db()
+    assert (theirs.status, own.status) == ("failed", "pending")
