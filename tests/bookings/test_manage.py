@@ -81,7 +81,9 @@ def test_the_link_expires_when_the_meeting_ends(client, booking_page):
     response = client.get(manage_path(now))
     assert response.status_code == 200
     assert "already started" in response.content.decode()
-    assert client.post(manage_path(now), {"action": "cancel"}).status_code == 409
+    refused = client.post(manage_path(now), {"action": "cancel"})
+    assert refused.status_code == 409
+    assert "already started; it cannot be cancelled" in refused.content.decode()
     assert Booking.objects.get(pk=now.pk).cancelled_at is None
 
 
