@@ -175,4 +175,4 @@ def tenant_ids_for_other(tenant_ids: set[int]):
 
 
 # Registered by import; kept in their own modules to stay small.
-from bookings import admin_api_keys, admin_pages  # noqa: E402, F401
+from bookings import admin_api_keys, admin_bookings, admin_pages  # noqa: E402, F401

@@ -8,6 +8,7 @@ from django.utils.html import escape, format_html, format_html_join
 
 from bookings import services
 from bookings.admin_a11y import LabelledTabularInline
+from bookings.admin_bookings import BookingActionsMixin
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin, is_superuser
 from bookings.models import Booking, BookingPage, Question, Weekday
 
@@ -56,6 +57,7 @@ class BookingPageForm(forms.ModelForm):
         fields = [  # the admin's fieldsets decide the order
             "tenant", "title", "slug", "description", "host", "active", "timezone", "weekdays",
             "day_start", "day_end", "duration_minutes", "horizon_days", "min_notice_minutes",
+            "language", "reminder_enabled", "reminder_minutes",
         ]  # fmt: skip
         # The admin renders help texts as HTML: "<tenant>" must arrive escaped, or the
         # browser takes it for a tag and shows "///".
@@ -108,6 +110,7 @@ class BookingPageAdmin(TenantScopedAdmin):
                 ]
             },
         ),
+        ("Guest emails", {"fields": ["language", "reminder_enabled", "reminder_minutes"]}),
     ]
 
     @admin.display(description="Public URL")
@@ -147,11 +150,12 @@ def _answer_text(value) -> str:
 
 
 @admin.register(Booking)
-class BookingAdmin(TenantScopedAdmin):
-    """Bookings are made by guests: staff read them and may cancel them, nothing else."""
+class BookingAdmin(BookingActionsMixin, TenantScopedAdmin):
+    """Bookings are made by guests: staff read them, and cancel, move or mark them through
+    the services (the change page's panels, bookings.admin_bookings), never edit them."""
 
     list_display = ["starts_at", "page", "guest_name", "guest_email", "status", "created_at"]
-    list_filter = [BookingStatusFilter]
+    list_filter = [BookingStatusFilter, "outcome"]
     list_select_related = ["page__tenant"]
     search_fields = ["guest_name", "guest_email"]
     date_hierarchy = "starts_at"
@@ -168,6 +172,8 @@ class BookingAdmin(TenantScopedAdmin):
         "url_params_table",
         "created_at",
         "cancelled_at",
+        "outcome",
+        "sequence",
         "uid",
     ]
     readonly_fields = fields
@@ -186,7 +192,9 @@ class BookingAdmin(TenantScopedAdmin):
 
     @admin.display(description="Status")
     def status(self, booking: Booking) -> str:
-        return "Cancelled" if booking.is_cancelled else "Active"
+        if booking.is_cancelled:
+            return "Cancelled"
+        return booking.get_outcome_display() if booking.outcome else "Active"
 
     @admin.display(description="Answers")
     def answers_table(self, booking: Booking) -> str:

@@ -1,4 +1,5 @@
-"""The booking API for a tenant's own site forms: /api/v1/<tenant>/<page>/...
+"""The booking API for a tenant's own site forms: /api/v1/<tenant>/<page>/..., and
+/api/v1/bookings/<uid>/cancel|reschedule for bookings the tenant made through it.
 
 Authentication: `Authorization: Bearer <key>` with one of the tenant's API keys.
 Missing or malformed header -> 401; unknown, revoked or another tenant's key -> 403.
@@ -16,10 +17,23 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from bookings.models import ApiKey, BookingChange, BookingPage
-from bookings.ratelimits import api_submission_limited, too_many_requests
-from bookings.selectors import api_key_find, page_free_slots, page_get_public
-from bookings.services import Guest, SlotTaken, api_key_mark_used, booking_submit
+from bookings.models import ApiKey, Booking, BookingChange, BookingPage
+from bookings.ratelimits import api_submission_limited, rate_period_seconds, too_many_requests
+from bookings.selectors import (
+    api_key_find,
+    booking_get_for_api,
+    page_free_slots,
+    page_get_public,
+)
+from bookings.services import (
+    BookingClosed,
+    Guest,
+    SlotTaken,
+    api_key_mark_used,
+    booking_cancel,
+    booking_reschedule,
+    booking_submit,
+)
 
 
 class ApiError(Exception):
@@ -45,6 +59,22 @@ def _authenticate(request: HttpRequest, tenant_slug: str) -> ApiKey:
     api_key = api_key_find(raw_key.strip())
     if api_key is None or not api_key.is_active or api_key.tenant.slug != tenant_slug:
         raise ApiError(403, {"auth": ["This API key is not valid for this tenant."]})
+    api_key_mark_used(api_key=api_key)
+    return api_key
+
+
+def _authenticate_any(request: HttpRequest) -> ApiKey:
+    """The request's active API key, whatever its tenant. Raises ApiError (401/403)."""
+    scheme, _, raw_key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw_key.strip():
+        raise ApiError(
+            401,
+            {"auth": ["Send your API key as 'Authorization: Bearer <key>'."]},
+            {"WWW-Authenticate": 'Bearer realm="leadsync"'},
+        )
+    api_key = api_key_find(raw_key.strip())
+    if api_key is None or not api_key.is_active:
+        raise ApiError(403, {"auth": ["This API key is not valid."]})
     api_key_mark_used(api_key=api_key)
     return api_key
 
@@ -153,3 +183,68 @@ def slot_list(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonRes
             "timezone": page.timezone,
         }
     )
+
+
+def _booking_json(booking: Booking) -> dict[str, Any]:
+    return {
+        "id": booking.pk,
+        "uid": str(booking.uid),
+        "starts_at": booking.starts_at.isoformat(),
+        "ends_at": booking.ends_at.isoformat(),
+        "status": "cancelled" if booking.is_cancelled else "booked",
+        "sequence": booking.sequence,
+    }
+
+
+def _api_booking(request: HttpRequest, uid) -> Booking:
+    """The key's tenant's booking `uid`, made through the API; 404 for any other (another
+    tenant's, or one a guest booked on the page: the API changes only its own)."""
+    api_key = _authenticate_any(request)
+    if api_submission_limited(request, key_prefix=api_key.prefix):
+        raise ApiError(
+            429,
+            {"rate": ["Too many requests for this API key."]},
+            {"Retry-After": str(rate_period_seconds(settings.BOOKING_API_RATE_LIMIT_PER_KEY))},
+        )
+    booking = booking_get_for_api(tenant=api_key.tenant, uid=uid)
+    if booking is None:
+        raise ApiError(404, {"booking": ["No booking with this id was made with your API keys."]})
+    return booking
+
+
+@csrf_exempt
+@require_POST
+@_api_view
+def booking_cancel_view(request: HttpRequest, uid) -> JsonResponse:
+    """POST {"reason"?} -> 200 the booking. Cancelling again answers the same (no change);
+    409 once the meeting has started or been marked."""
+    booking = _api_booking(request, uid)
+    body = _json_body(request) if request.body else {}
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > 1000:
+        raise ApiError(400, {"reason": ["Send the reason as text of at most 1000 characters."]})
+    try:
+        booking = booking_cancel(booking=booking, actor=BookingChange.Actor.API, reason=reason)
+    except BookingClosed as e:
+        raise ApiError(409, {"booking": [str(e)]}) from None
+    return JsonResponse(_booking_json(booking))
+
+
+@csrf_exempt
+@require_POST
+@_api_view
+def booking_reschedule_view(request: HttpRequest, uid) -> JsonResponse:
+    """POST {"slot": ISO 8601} -> 200 the booking at its new time. 400 for a time the page
+    does not offer, 409 when the slot is taken or the meeting closed."""
+    booking = _api_booking(request, uid)
+    body = _json_body(request)
+    slot = _slot(body.get("slot"))
+    try:
+        booking = booking_reschedule(booking=booking, slot=slot, actor=BookingChange.Actor.API)
+    except ValidationError as e:
+        raise ApiError(400, e.message_dict) from None
+    except SlotTaken:
+        raise ApiError(409, {"slot": ["This time is already booked."]}) from None
+    except BookingClosed as e:
+        raise ApiError(409, {"booking": [str(e)]}) from None
+    return JsonResponse(_booking_json(booking))

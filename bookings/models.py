@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.timezone import now as time_now
 
 
 def validate_timezone(value: str) -> None:
@@ -128,6 +129,11 @@ def validate_weekdays(value) -> None:
         raise ValidationError("Weekdays must be a list of day numbers, 0 (Monday) to 6 (Sunday).")
 
 
+#: The longest reminder lead time a page may set (a week); the reminder sweep looks this
+#: far ahead.
+REMINDER_MAX_MINUTES = 7 * 24 * 60
+
+
 class BookingPage(models.Model):
     """A public page where guests book a meeting: /<tenant-slug>/<page-slug>/.
 
@@ -178,6 +184,21 @@ class BookingPage(models.Model):
         help_text="Slots starting sooner than this are not offered.",
     )
     active = models.BooleanField(default=True, help_text="Inactive pages answer 404.")
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text="The language of the emails guests receive and of their manage page.",
+    )
+    reminder_enabled = models.BooleanField(
+        "send a reminder", default=True, help_text="Email guests a reminder before the meeting."
+    )
+    reminder_minutes = models.PositiveIntegerField(
+        "reminder (minutes before)",
+        default=24 * 60,
+        validators=[MinValueValidator(5), MaxValueValidator(REMINDER_MAX_MINUTES)],
+        help_text="How long before the meeting the reminder goes out (1440 = one day).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -374,6 +395,70 @@ class BookingChange(models.Model):
     def __str__(self) -> str:
         when = f"{self.created_at:%Y-%m-%d %H:%M}" if self.created_at else "unsaved"
         return f"{self.get_kind_display()} by {self.get_actor_display()} ({when})"
+
+
+class GuestEmail(models.Model):
+    """One email to a guest: written in the transaction of the change it announces (or by
+    the reminder sweep), sent by a task that claims it first, so it goes out at most once."""
+
+    tenant_path = "booking__page__tenant"
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Confirmation"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        REMINDER = "reminder", "Reminder"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="guest_emails")
+    change = models.ForeignKey(
+        BookingChange,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="guest_emails",
+        help_text="The change the email announces; empty for reminders.",
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    recipient = models.EmailField()
+    starts_at = models.DateTimeField(help_text="The meeting's start the email speaks of.")
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=time_now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One reminder per meeting time, however many beats run the sweep.
+            models.UniqueConstraint(
+                fields=["booking", "starts_at"],
+                condition=models.Q(kind="reminder"),
+                name="guestemail_one_reminder_per_start",
+            ),
+            models.UniqueConstraint(
+                fields=["change", "kind"],
+                condition=models.Q(change__isnull=False),
+                name="guestemail_one_per_change",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="guestemail_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient} ({self.get_status_display()})"
 
 
 class ApiKey(models.Model):

@@ -91,6 +91,21 @@ def booking_get_public(*, tenant_slug: str, page_slug: str, uid) -> Booking:
     )
 
 
+def booking_get_for_api(*, tenant, uid) -> Booking | None:
+    """`tenant`'s booking `uid` if it was made through the API (its BOOKED change's actor),
+    else None."""
+    return (
+        Booking.objects.select_related("page__tenant")
+        .filter(
+            page__tenant=tenant,
+            uid=uid,
+            changes__kind=BookingChange.Kind.BOOKED,
+            changes__actor=BookingChange.Actor.API,
+        )
+        .first()
+    )
+
+
 def api_key_hash(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 

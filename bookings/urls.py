@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from bookings import views
+from bookings import manage_views, views
 
 app_name = "bookings"
 
@@ -17,5 +17,10 @@ urlpatterns = [
         "<slug:tenant_slug>/<slug:page_slug>/booked/<uuid:uid>.ics",
         views.booking_ics_download,
         name="ics",
+    ),
+    path(
+        "<slug:tenant_slug>/<slug:page_slug>/manage/<str:token>/",
+        manage_views.booking_manage,
+        name="manage",
     ),
 ]

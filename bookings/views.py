@@ -15,6 +15,7 @@ from bookings import embed
 from bookings.answers import TIMEZONE_CHOICES
 from bookings.forms import BookingForm, PageAnswersForm, slot_choices
 from bookings.ics import booking_ics
+from bookings.manage_links import manage_path
 from bookings.models import BookingPage
 from bookings.ratelimits import page_submission_limited, too_many_requests
 from bookings.selectors import (
@@ -186,6 +187,7 @@ def booking_confirmation(request: HttpRequest, tenant_slug: str, page_slug: str,
             "starts_at": booking.starts_at.astimezone(zone),
             "ends_at": booking.ends_at.astimezone(zone),
             "ics_url": reverse("bookings:ics", args=[tenant_slug, page_slug, uid]),
+            "manage_url": manage_path(booking),
             "embedded": embedded,
         },
     )

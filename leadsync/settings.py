@@ -2,9 +2,9 @@
 
 With DJANGO_DEBUG=true (what `make run` / `make test` set) every variable has an embedded
 default good for a first run on a laptop (SQLite under var/, a Celery broker that needs no
-server, console email). DJANGO_DEBUG defaults to false, so a deployment that forgets it
-fails closed: then DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, FIELD_ENCRYPTION_KEYS and
-EMAIL_URL must be set, or the process refuses to start.
+server, email written to files under var/mail/). DJANGO_DEBUG defaults to false, so a
+deployment that forgets it fails closed: then DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS,
+FIELD_ENCRYPTION_KEYS and EMAIL_URL must be set, or the process refuses to start.
 The variables are listed, with what they do, in README.md ("Configuration").
 """
 
@@ -210,6 +210,10 @@ MFA_TOTP_ISSUER = "LeadSync"
 
 # --- Internationalisation --------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# Languages a booking page may speak to its guests (emails, the manage page). Translations
+# live in locale/<code>/LC_MESSAGES/django.po; README "Guest emails" says how to compile.
+LANGUAGES = [("en", "English"), ("ja", "日本語 (Japanese)")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -230,11 +234,25 @@ STORAGES = {
 
 # --- Email -----------------------------------------------------------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
-# Alerts and password resets go by email: production must say how (no console fallback).
+# Alerts, password resets and guest emails go by email: production must say how (no
+# fallback). A first run writes each message as a file under var/mail/ (open them there).
 if not DEBUG and not env.str("EMAIL_URL", default=""):
     raise ImproperlyConfigured("EMAIL_URL must be set when DJANGO_DEBUG is false.")
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+vars().update(env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}"))
+if vars().get("EMAIL_FILE_PATH") and not EMAIL_FILE_PATH.startswith("/"):  # noqa: F821
+    # django-environ drops the path's leading slash: filemail:///srv/mail is /srv/mail.
+    EMAIL_FILE_PATH = "/" + EMAIL_FILE_PATH  # noqa: F821
+# Waits before retry 1, 2, ... of a guest email after a transient failure (seconds; the
+# minute sweep sends it when due). After the last one the email is marked failed.
+GUEST_EMAIL_RETRY_DELAYS = [
+    float(s) for s in env.list("GUEST_EMAIL_RETRY_DELAYS", default=[60, 300, 1800, 7200])
+]
+if not GUEST_EMAIL_RETRY_DELAYS:
+    raise ImproperlyConfigured("GUEST_EMAIL_RETRY_DELAYS needs at least one delay.")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LeadSync <noreply@leadsync.local>")
+# Seconds an SMTP connection may block: a hanging mail server fails the send (retried)
+# well inside the task's time limit instead of leaving the email's outcome unknown.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Security (production) -------------------------------------------------------
@@ -388,6 +406,9 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-send": {"task": "integrations.alerts_send", "schedule": 300},
     # Bulk resend jobs whose chunk task was lost (a broker outage) are enqueued again.
     "resend-jobs-resume": {"task": "integrations.resend_jobs_resume", "schedule": 300},
+    # Guest emails: create due reminders, send emails whose enqueue was lost or whose
+    # retry is due (bookings.tasks).
+    "guest-emails-sweep": {"task": "bookings.guest_emails_sweep", "schedule": 60},
     # Retention: prune payloads and attempts of old sent deliveries.
     "deliveries-prune": {"task": "integrations.deliveries_prune", "schedule": 24 * 3600},
 }
@@ -452,9 +473,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Request paths may hold a guest's manage-link token: redacted before any output.
+    "filters": {"manage_tokens": {"()": "bookings.log_redaction.ManageTokenRedactor"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["manage_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["manage_tokens"]},
+        "django.server": {"filters": ["manage_tokens"]},
+    },
 }
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it to exist

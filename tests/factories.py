@@ -6,7 +6,15 @@ import secrets
 import factory
 from django.contrib.auth import get_user_model
 
-from bookings.models import ApiKey, Booking, BookingPage, Membership, Question, Tenant
+from bookings.models import (
+    ApiKey,
+    Booking,
+    BookingPage,
+    GuestEmail,
+    Membership,
+    Question,
+    Tenant,
+)
 from bookings.selectors import api_key_hash
 from integrations.models import (
     AlertSettings,
@@ -119,6 +127,16 @@ class BookingFactory(factory.django.DjangoModelFactory):
     guest_email = factory.LazyAttribute(lambda b: f"{b.guest_name.replace(' ', '.')}@example.com")
     answers = factory.LazyFunction(dict)
     url_params = factory.LazyFunction(dict)
+
+
+class GuestEmailFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GuestEmail
+
+    booking = factory.SubFactory(BookingFactory)
+    kind = GuestEmail.Kind.CONFIRMATION
+    recipient = factory.LazyAttribute(lambda e: e.booking.guest_email)
+    starts_at = factory.LazyAttribute(lambda e: e.booking.starts_at)
 
 
 class ApiKeyFactory(factory.django.DjangoModelFactory):

@@ -11,10 +11,12 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from bookings.models import Question
+from bookings.manage_links import manage_path
+from bookings.models import BookingChange, Question
 from integrations.models import Delivery, DeliveryAttempt
 from tests.factories import (
     BookingFactory,
+    GuestEmailFactory,
     QuestionFactory,
     SalesforceConnectionFactory,
     SObjectSchemaFactory,
@@ -50,8 +52,15 @@ def staff_world(tenant_a, admin_a):
         delivery=deliveries[0], started_at=deliveries[0].created_at, outcome="failed",
         error_code="REQUIRED_FIELD_MISSING", message="Required fields are missing: [Company]",
     )  # fmt: skip
-    BookingFactory(page=page, answers={"company": "Acme", "budget": None})
-    return {"page": page, "connection": connection, "delivery": deliveries[0]}
+    booking = BookingFactory(page=page, answers={"company": "Acme", "budget": None})
+    BookingChange.objects.create(
+        booking=booking, kind="booked", actor="guest", starts_at=booking.starts_at,
+        ends_at=booking.ends_at, sequence=0,
+    )  # fmt: skip
+    GuestEmailFactory(booking=booking, status="failed", last_error="(550) No such user here")
+    return {
+        "page": page, "connection": connection, "delivery": deliveries[0], "booking": booking,
+    }  # fmt: skip
 
 
 def signed_in_context(browser, live_server, user, width: int):
@@ -103,6 +112,8 @@ def look(browser, live_server, user, name: str, path: str) -> dict[str, list[str
         ("deliveries", "/admin/integrations/delivery/"),
         ("delivery", "delivery"),
         ("preview", "preview"),
+        ("booking", "booking"),
+        ("guest-emails", "/admin/bookings/guestemail/"),
     ],
 )
 def test_staff_pages_fit_the_window_and_pass_axe(
@@ -126,6 +137,7 @@ def test_staff_pages_fit_the_window_and_pass_axe(
             "admin:integrations_synctarget_preview",
             args=[staff_world["page"].sync_targets.get().pk],
         ),
+        "booking": reverse("admin:bookings_booking_change", args=[staff_world["booking"].pk]),
     }
     assert look(browser, live_server, admin_a, name, paths.get(path, path)) == {}
 
@@ -135,3 +147,8 @@ def test_sign_in_and_public_booking_page_fit_and_pass_axe(browser, live_server, 
     page = staff_world["page"]
     assert look(browser, live_server, None, "booking-page", page.get_absolute_url()) == {}
     assert Delivery.objects.exists()
+
+
+def test_the_guests_manage_page_fits_and_passes_axe(browser, live_server, staff_world):
+    path = manage_path(staff_world["booking"])
+    assert look(browser, live_server, None, "manage", path) == {}

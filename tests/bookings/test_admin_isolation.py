@@ -11,7 +11,7 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from bookings.admin_scoping import TenantScopedAdmin
-from bookings.models import ApiKey, Booking, BookingPage, Membership, Tenant
+from bookings.models import ApiKey, Booking, BookingPage, GuestEmail, Membership, Tenant
 from integrations.models import (
     AlertSettings,
     Delivery,
@@ -28,6 +28,7 @@ from tests.factories import (
     BookingPageFactory,
     DeliveryAttemptFactory,
     DeliveryFactory,
+    GuestEmailFactory,
     MembershipFactory,
     ResendJobFactory,
     SalesforceConnectionFactory,
@@ -44,6 +45,7 @@ TENANT_OWNED = {
     BookingPage: lambda tenant: BookingPageFactory(tenant=tenant),
     Booking: lambda tenant: BookingFactory(page__tenant=tenant),
     ApiKey: lambda tenant: ApiKeyFactory(tenant=tenant),
+    GuestEmail: lambda tenant: GuestEmailFactory(booking__page__tenant=tenant),
     SyncTarget: lambda tenant: SyncTargetFactory(page__tenant=tenant),
     Delivery: lambda tenant: DeliveryFactory(booking__page__tenant=tenant),
     DeliveryAttempt: lambda tenant: DeliveryAttemptFactory(delivery__booking__page__tenant=tenant),

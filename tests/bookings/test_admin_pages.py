@@ -26,6 +26,9 @@ def page_form(**overrides):
         "duration_minutes": "45",
         "horizon_days": "14",
         "min_notice_minutes": "60",
+        "language": "en",
+        "reminder_enabled": "on",
+        "reminder_minutes": "1440",
         "questions-TOTAL_FORMS": "0",
         "questions-INITIAL_FORMS": "0",
     }

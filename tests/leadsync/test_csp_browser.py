@@ -157,3 +157,9 @@ def test_admin_mapping_pages_and_public_page_work_under_the_production_csp(
     with page.expect_navigation() as navigation:
         page.get_by_role("button", name="Book this time").click()
     check(page, navigation.value, expect_heading="You're booked")
+
+    # The guest's manage page, from the confirmation's link: its own stylesheet loads.
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name="Cancel or move this meeting").click()
+    check(page, navigation.value, expect_heading="Your booking")
+    assert page.locator(".slots").first.evaluate("e => getComputedStyle(e).display") == "grid"
