@@ -1,7 +1,7 @@
 """Guest emails: recorded with the change they announce, sent at most once.
 
 - `guest_email_record` writes the row in the change's transaction and enqueues the send
-  task on commit (bookings.enqueue: a broker outage never fails the booking).
+  task on commit (leadsync.enqueue: a broker outage never fails the booking).
 - `guest_email_send` claims the row with one conditional UPDATE (pending -> sending), so
   two workers, a retried task or two sweeps never send it twice; it then sends through
   Django's email backend and records the outcome. A transient failure (connection, SMTP
@@ -28,9 +28,9 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from bookings import enqueue
 from bookings.guest_email_render import guest_email_message
 from bookings.models import REMINDER_MAX_MINUTES, Booking, BookingChange, GuestEmail
+from leadsync import enqueue
 
 logger = logging.getLogger(__name__)
 

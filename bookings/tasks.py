@@ -3,7 +3,7 @@
 bookings.guest_email_send(email_id)   claim and send one guest email
 bookings.guest_emails_sweep()         beat, every minute: reminders, lost enqueues, retries
 
-Services enqueue these by name (bookings.enqueue); the names never change.
+Services enqueue these by name (leadsync.enqueue); the names never change.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from django.db import connection
 
 from bookings.models import Membership
@@ -161,6 +162,23 @@ def isolated_cache(settings):
             "LOCATION": uuid.uuid4().hex,
         },
     }
+    _coordination_markers_clear()
+
+
+def _coordination_markers_clear() -> None:
+    """Forget "push queued" markers left by an earlier test or run: the test database
+    starts its ids at 1 again, so an old marker would swallow a new connection's push.
+    Only the coordination keys go (the same Redis DB carries the Celery queue)."""
+    from django.conf import settings as live
+
+    config = live.CACHES["coordination"]
+    if not config["BACKEND"].endswith("RedisCache"):
+        return
+    prefix = config.get("KEY_PREFIX", "")
+    client = redis.Redis.from_url(config["LOCATION"])
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 # -- the delivery pipeline: a worker that reaches the emulator ---------------------------------

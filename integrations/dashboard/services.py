@@ -20,12 +20,12 @@ from django.utils import timezone
 from bookings.models import Booking, BookingPage
 from bookings.selectors import page_free_slots
 from bookings.services import Guest, booking_submit
-from integrations import enqueue
 from integrations.dashboard.onboarding import TEST_GUEST_EMAIL, TEST_GUEST_NAME
 from integrations.delivery.selectors import RESENDABLE
 from integrations.delivery.services import deliveries_resend
 from integrations.mappings.selectors import sample_answers
 from integrations.models import Delivery, DeliveryAttempt, ResendJob
+from leadsync import enqueue
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status

@@ -44,12 +44,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bookings.models import Booking
-from integrations import enqueue
 from integrations.connection import services as connection_services
 from integrations.delivery.claims import deliveries_reclaim_stale
 from integrations.delivery.selectors import DUE_STATUSES, RESENDABLE
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
 from integrations.salesforce.errors import SalesforceError, is_field_error
+from leadsync import enqueue
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status

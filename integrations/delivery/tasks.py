@@ -3,7 +3,7 @@
 integrations.delivery_push(connection_id[, resumed])  drain due deliveries of one connection
 integrations.deliveries_sweep()             beat, every DELIVERY_SWEEP_SECONDS
 
-Services enqueue these by name (integrations.enqueue); the names never change.
+Services enqueue these by name (leadsync.enqueue); the names never change.
 """
 
 from __future__ import annotations

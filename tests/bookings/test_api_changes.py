@@ -19,7 +19,7 @@ OTHER_SECRET = "lsk_test_other_0123456789abcdefghijklmnopqrstuv"
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("bookings.enqueue.task_send", return_value=True):
+    with mock.patch("leadsync.enqueue.task_send", return_value=True):
         yield
 
 

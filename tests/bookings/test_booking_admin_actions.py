@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("bookings.enqueue.task_send", return_value=True):
+    with mock.patch("leadsync.enqueue.task_send", return_value=True):
         yield
 
 

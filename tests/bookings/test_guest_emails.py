@@ -35,7 +35,7 @@ def enqueued():
     """Task names and ids enqueued (the broker is never reached)."""
     sent = []
     with mock.patch(
-        "bookings.enqueue.task_send", side_effect=lambda name, *a: sent.append((name, *a)) or True
+        "leadsync.enqueue.task_send", side_effect=lambda name, *a: sent.append((name, *a)) or True
     ):
         yield sent
 
@@ -65,7 +65,7 @@ def test_a_broker_outage_does_not_fail_the_booking(
     assert broken.called
     assert GuestEmail.objects.get(booking=booking).status == "pending"
     # ...and the sweep enqueues it later.
-    with mock.patch("bookings.enqueue.task_send") as send:
+    with mock.patch("leadsync.enqueue.task_send") as send:
         assert guest_emails_sweep()["enqueued"] == 1
     send.assert_called_once_with(SEND_TASK, GuestEmail.objects.get().pk)
 
@@ -215,7 +215,7 @@ def test_a_worker_lost_mid_send_is_marked_failed_not_sent_again(
     guest_email_claim(email_id=email.pk)  # ...and the worker dies here
     assert guest_emails_sweep()["lost"] == 0  # still within the send's time limit
     later = timezone.now() + datetime.timedelta(minutes=11)
-    with mock.patch("bookings.enqueue.task_send") as send:
+    with mock.patch("leadsync.enqueue.task_send") as send:
         assert guest_emails_sweep(now=later)["lost"] == 1
     send.assert_not_called()
     email.refresh_from_db()
@@ -260,7 +260,7 @@ def meeting_in(page, hours: float, *, booked_hours_ago: float = 48, **kwargs):
 def test_a_due_reminder_is_sent_once_even_when_two_beats_sweep(booking_page, enqueued):
     booking = meeting_in(booking_page, 20)  # default: 24 h before
     meeting_in(booking_page, 30)  # not due yet
-    with mock.patch("bookings.enqueue.task_send") as send:
+    with mock.patch("leadsync.enqueue.task_send") as send:
         first = guest_emails_sweep()
         second = guest_emails_sweep()  # a second beat, a minute later or at once
     assert (first["reminders"], second["reminders"]) == (1, 0)
@@ -380,7 +380,7 @@ def test_two_workers_racing_send_it_once(booking_page):
         finally:
             connection.close()
 
-    with mock.patch("bookings.enqueue.task_send", return_value=True):
+    with mock.patch("leadsync.enqueue.task_send", return_value=True):
         threads = [threading.Thread(target=worker) for _ in range(8)]
         for thread in threads:
             thread.start()

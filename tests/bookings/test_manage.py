@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("bookings.enqueue.task_send", return_value=True) as send:
+    with mock.patch("leadsync.enqueue.task_send", return_value=True) as send:
         yield send
 
 

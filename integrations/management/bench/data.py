@@ -17,7 +17,6 @@ from django.utils import timezone
 from bookings.models import Booking, BookingPage, Tenant
 from bookings.selectors import page_free_slots
 from bookings.services import Guest, api_key_create, booking_submit
-from integrations import enqueue
 from integrations.connection.tokens import connection_token_refresh
 from integrations.delivery.services import PUSH_TASK
 from integrations.management.bench.figures import Person
@@ -30,6 +29,7 @@ from integrations.models import (
     SalesforceUserLink,
     SyncTarget,
 )
+from leadsync import enqueue
 
 COPY_BATCH = 1000  # rows per INSERT when copying a backlog
 PAGE_SLOTS = 250  # bookings per bench page (5-minute slots all day, 2 days: ~570 offered)

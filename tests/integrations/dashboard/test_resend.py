@@ -38,7 +38,7 @@ def test_resend_selected_queues_them_again_and_enqueues_a_push(
 ):
     chosen, untouched = failed_deliveries(page_a, 2), failed_deliveries(page_a, 1)
     pushed = []
-    monkeypatch.setattr("integrations.enqueue.task_send", lambda name, pk: pushed.append(pk))
+    monkeypatch.setattr("leadsync.enqueue.task_send", lambda name, pk: pushed.append(pk))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = act(client_for(member_a), "resend_selected", chosen)

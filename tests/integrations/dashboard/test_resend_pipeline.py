@@ -19,7 +19,7 @@ CHANGELIST = reverse("admin:integrations_delivery_changelist")
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
     """Pushes run in the test's own process: enqueueing is a no-op here."""
-    monkeypatch.setattr("integrations.enqueue.task_send", lambda name, pk: True)
+    monkeypatch.setattr("leadsync.enqueue.task_send", lambda name, pk: True)
 
 
 def due_delivery(connection, *, company="Acme"):

@@ -28,7 +28,7 @@ def page_a(tenant_a):
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr("integrations.enqueue.task_send", lambda *a, **k: True)
+    monkeypatch.setattr("leadsync.enqueue.task_send", lambda *a, **k: True)
 
 
 def texts(response) -> list[str]:

@@ -47,11 +47,11 @@ def delay():
     pushes = mock.Mock()
 
     def send(name, *args, **options):
-        assert name == delivery_push.name
-        pushes(*args)
+        if name == delivery_push.name:  # the same seam also sends guest emails
+            pushes(*args)
         return True
 
-    with mock.patch("integrations.enqueue.task_send", side_effect=send):
+    with mock.patch("leadsync.enqueue.task_send", side_effect=send):
         yield pushes
 
 
@@ -490,7 +490,7 @@ def test_a_burst_of_bookings_queues_one_push_until_it_starts(settings):
     }
     sent = []
     with mock.patch(
-        "integrations.enqueue.task_send", side_effect=lambda name, pk: sent.append(pk) or True
+        "leadsync.enqueue.task_send", side_effect=lambda name, pk: sent.append(pk) or True
     ):
         assert all(delivery_services.push_request(7) for _ in range(50))
         assert sent == [7]
@@ -508,12 +508,12 @@ def test_a_refused_enqueue_leaves_no_marker_and_an_unreachable_cache_still_enque
             "LOCATION": str(uuid.uuid4()),
         },
     }
-    with mock.patch("integrations.enqueue.task_send", return_value=False) as refused:
+    with mock.patch("leadsync.enqueue.task_send", return_value=False) as refused:
         assert delivery_services.push_request(9) is False
-    with mock.patch("integrations.enqueue.task_send", return_value=True) as send:
+    with mock.patch("leadsync.enqueue.task_send", return_value=True) as send:
         assert delivery_services.push_request(9) is True  # not blocked by the failed one
     assert refused.call_count == send.call_count == 1
-    with mock.patch("integrations.enqueue.task_send", return_value=True) as send:
+    with mock.patch("leadsync.enqueue.task_send", return_value=True) as send:
         delivery_services.push_request(10)  # queued: a second request would add nothing
         with mock.patch(
             "django.core.cache.backends.locmem.LocMemCache.add",

@@ -35,7 +35,7 @@ def run_tasks_inline():
             schema_recheck(*args)
         return True
 
-    with mock.patch("integrations.enqueue.task_send", side_effect=send):
+    with mock.patch("leadsync.enqueue.task_send", side_effect=send):
         yield sent
 
 
@@ -147,7 +147,7 @@ def test_errors_that_are_not_about_fields_re_read_nothing(sf_connection, tenant_
     [delivery] = booked(page)
     delivery.status = "failed"
     error = mock.Mock(code="DUPLICATES_DETECTED")
-    with mock.patch("integrations.enqueue.task_send") as send:
+    with mock.patch("leadsync.enqueue.task_send") as send:
         assert (
             delivery_services.schema_recheck_after_failures(
                 entries=[(delivery, mock.Mock(error=error), None)]

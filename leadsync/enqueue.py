@@ -1,6 +1,7 @@
-"""Enqueue Celery tasks by name. Services use this instead of importing task modules, so
-effects run one way (tasks import services, never the reverse) and a task's name is the
-only contract: it stays the same string across deploys, so queued messages survive.
+"""Enqueue Celery tasks by name, for both apps. Services use this instead of importing
+task modules, so effects run one way (tasks import services, never the reverse) and a
+task's name is the only contract: it stays the same string across deploys, so queued
+messages survive.
 
 A broker failure is logged, never raised: the work is in the database, and beat's
 sweepers enqueue it later.

@@ -4,8 +4,8 @@ from unittest import mock
 
 from kombu.exceptions import OperationalError
 
-from integrations import enqueue
 from integrations.delivery.tasks import delivery_push
+from leadsync import enqueue
 
 
 def test_a_task_is_sent_by_name_without_retries_or_a_result():
