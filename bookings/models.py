@@ -272,8 +272,9 @@ class DateOverride(models.Model):
         indexes = [models.Index(fields=["page", "date"], name="dateoverride_page_date")]
         constraints = [
             models.CheckConstraint(
+                # Both halves say "not null" outright: a CHECK that is NULL passes.
                 condition=models.Q(start__isnull=True, end__isnull=True)
-                | models.Q(start__lt=models.F("end")),
+                | models.Q(start__isnull=False, end__isnull=False, start__lt=models.F("end")),
                 name="dateoverride_day_off_or_start_before_end",
                 violation_error_message="Give a start before the end, or neither for a day off.",
             ),
@@ -282,7 +283,8 @@ class DateOverride(models.Model):
     def __str__(self) -> str:
         if self.is_day_off:
             return f"{self.date:%Y-%m-%d} day off"
-        return f"{self.date:%Y-%m-%d} {self.start:%H:%M}-{self.end:%H:%M}"
+        end = f"{self.end:%H:%M}" if self.end else "?"
+        return f"{self.date:%Y-%m-%d} {self.start:%H:%M}-{end}"
 
     @property
     def is_day_off(self) -> bool:

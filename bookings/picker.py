@@ -220,7 +220,9 @@ def picker_context(
     asked = request.POST.get("timezone") or query_param(request, "tz")
     span = Span.of(page, zone, now)
     chosen = _posted_slot(request)
-    day = chosen.astimezone(zone).date() if chosen else _try(date_parse, query_param(request, "date"))
+    day = (
+        chosen.astimezone(zone).date() if chosen else _try(date_parse, query_param(request, "date"))
+    )
     month = _try(month_parse, query_param(request, "month"))
     if chosen or month is None:
         month = day.replace(day=1) if day else month

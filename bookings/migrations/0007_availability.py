@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='dateoverride',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('end__isnull', True), ('start__isnull', True)), ('start__lt', models.F('end')), _connector='OR'), name='dateoverride_day_off_or_start_before_end', violation_error_message='Give a start before the end, or neither for a day off.'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('end__isnull', True), ('start__isnull', True)), models.Q(('end__isnull', False), ('start__isnull', False), ('start__lt', models.F('end'))), _connector='OR'), name='dateoverride_day_off_or_start_before_end', violation_error_message='Give a start before the end, or neither for a day off.'),
         ),
         migrations.RunPython(windows_from_weekdays, weekdays_from_windows),
         migrations.RemoveConstraint(

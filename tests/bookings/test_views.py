@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from bookings.models import Booking, Question
-from bookings.url_params import MAX_PARAMS, MAX_VALUE_LENGTH
 from bookings.picker import TZ_COOKIE
 from bookings.services import SLOT_TAKEN
+from bookings.url_params import MAX_PARAMS, MAX_VALUE_LENGTH
 from bookings.views import BOT_REFUSED
 from tests.factories import BookingFactory, QuestionFactory
 
