@@ -5,7 +5,9 @@ import datetime
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminTimeWidget
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import escape, format_html, format_html_join
@@ -115,10 +117,14 @@ class OverrideFormSet(_LiveRowsFormSet):
             raise ValidationError(problems)
 
 
+HOURS_WIDGETS = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}}
+
+
 class WindowInline(TenantScopedInlineMixin, LabelledTabularInline):
     model = AvailabilityWindow
     form = PrefilledForm
     formset = WindowFormSet
+    formfield_overrides = HOURS_WIDGETS
     extra = 0
     verbose_name = "weekly hours"
     verbose_name_plural = (
@@ -132,6 +138,7 @@ class WindowInline(TenantScopedInlineMixin, LabelledTabularInline):
 class OverrideInline(TenantScopedInlineMixin, LabelledTabularInline):
     model = DateOverride
     formset = OverrideFormSet
+    formfield_overrides = HOURS_WIDGETS
     extra = 0
     verbose_name = "date override"
     verbose_name_plural = (

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from bookings.models import Booking
 from bookings.selectors import page_free_slots
+from tests.factories import BookingPageFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -161,5 +162,44 @@ def test_guest_without_javascript_chooses_a_zone_a_day_and_a_time(
         booking = Booking.objects.get()
         assert (booking.starts_at, booking.guest_timezone) == (slot, TOKYO)
         assert booking.url_params == {"utm_source": "ads"}
+    finally:
+        context.close()
+
+
+def test_script_changes_month_and_zone_in_place(live_server, browser, tenant_a):
+    booking_page = BookingPageFactory(tenant=tenant_a, slug="long", horizon_days=60)
+    context = browser.new_context(
+        locale="en-GB", timezone_id="Europe/Berlin", viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    try:
+        tab.goto(f"{live_server.url}{booking_page.get_absolute_url()}")
+        loads = []
+        tab.on("load", lambda _: loads.append(1))
+        title = tab.locator(".cal-title")
+        first_month = title.inner_text()
+
+        tab.get_by_role("link", name="Next month").click()
+        expect(title).not_to_have_text(first_month)
+        next_slots = [
+            s for s in page_free_slots(booking_page)
+            if f"{s.astimezone(zoneinfo.ZoneInfo('Europe/Berlin')):%B %Y}" == title.inner_text()
+        ]  # fmt: skip
+        time_button(tab, next_slots[0], "Europe/Berlin")  # its first free day, chosen
+        tab.get_by_role("link", name="Previous month").click()
+        expect(title).to_have_text(first_month)
+
+        zone = tab.get_by_label("Time zone")
+        zone.fill("America/New_York")
+        zone.press("Enter")
+        slot = page_free_slots(booking_page)[0]
+        time_button(tab, slot, "America/New_York")
+        assert "tz=America%2FNew_York" in tab.url
+        zone.fill("Mars/Base")
+        zone.press("Enter")
+        expect(tab.get_by_role("alert")).to_contain_text("Unknown time zone “Mars/Base”")
+        expect(zone).to_have_attribute("aria-invalid", "true")
+        assert loads == []  # all of it in place
     finally:
         context.close()

@@ -182,10 +182,10 @@
     shownZone = wanted;
     loadMonth(state.month, true).then(function () {
       zoneInput.removeAttribute("aria-invalid");
-    }).catch(function (e) {
+    }).catch(function () {
       shownZone = previous;
       zoneInput.setAttribute("aria-invalid", "true");
-      showError(e.message);
+      showError("Unknown time zone \u201c" + wanted + "\u201d: type a name such as Europe/Paris, or choose from the list.");
     });
   }
   zoneInput.addEventListener("change", applyZone);
