@@ -227,6 +227,7 @@ def picker_context(
     if chosen or month is None:
         month = day.replace(day=1) if day else month
     slots: list[datetime.datetime] = []
+    nothing_free = False  # in the whole horizon (known only when no month was asked)
     if month is not None:
         month = span.clamp(month)
         slots = month_free_slots(page, month, zone, now=now, exclude=exclude)
@@ -237,6 +238,9 @@ def picker_context(
             if slots or month >= span.last:
                 break
             month = _next_month(month)
+        nothing_free = not slots
+        if nothing_free:
+            month = span.first
     by_day: dict[datetime.date, list[datetime.datetime]] = {}
     for s in slots:
         by_day.setdefault(s.astimezone(zone).date(), []).append(s)
@@ -287,6 +291,7 @@ def picker_context(
         "prev_month": prev_month,
         "next_month": next_month,
         "any_free": bool(slots),
+        "nothing_free": nothing_free,
         "day": day,
         "times": time_items(day_slots, zone, page.duration_minutes),
         "chosen": chosen.isoformat() if chosen else "",

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.selectors import page_free_slots
@@ -210,3 +211,18 @@ def test_zone_chooser_goes_back_to_the_page_keeping_its_parameters(client, booki
     assert '<input type="hidden" name="month" value="2026-12">' in html
     assert '<option value="Asia/Tokyo" selected>' in html
     assert client.get(reverse("bookings:zone_chooser", args=["acme", "nope"])).status_code == 404
+
+
+def test_a_page_with_nothing_free_says_so(client, tenant_a):
+    page = BookingPageFactory(tenant=tenant_a, windows=[])
+    html = client.get(page.get_absolute_url()).content.decode()
+    assert "There are no free times in the next 14 days. Please check back later." in html
+    assert radio_values(html) == [] and 'class="day free' not in html
+
+
+def test_an_asked_month_without_free_times_says_so(client, tenant_a):
+    page = BookingPageFactory(tenant=tenant_a, min_notice_minutes=32 * 24 * 60, horizon_days=90)
+    this_month = timezone.now().astimezone(zoneinfo.ZoneInfo("Europe/Berlin")).date().replace(day=1)
+    html = client.get(page.get_absolute_url() + f"?month={this_month:%Y-%m}").content.decode()
+    assert '<p class="note" data-empty>No free times this month.</p>' in html
+    assert radio_values(html) == [] and 'aria-label="Next month"' in html
