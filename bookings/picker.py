@@ -101,7 +101,7 @@ def _midnight(day: datetime.date, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
 
 
 @dataclass(frozen=True)
-class Span:
+class MonthRange:
     """The months a guest may browse at `now` in `zone`: from this month to the one the
     page's horizon ends in."""
 
@@ -109,7 +109,7 @@ class Span:
     last: datetime.date
 
     @classmethod
-    def of(cls, page: BookingPage, zone: zoneinfo.ZoneInfo, now: datetime.datetime) -> "Span":
+    def of(cls, page: BookingPage, zone: zoneinfo.ZoneInfo, now: datetime.datetime) -> "MonthRange":
         end = now + datetime.timedelta(days=page.horizon_days + 1)
         first, last = now.astimezone(zone).date(), end.astimezone(zone).date()
         return cls(first.replace(day=1), last.replace(day=1))
@@ -169,7 +169,7 @@ def days_payload(
 ) -> dict:
     """The days of `month` with free times, and the months the guest may move to."""
     now = timezone.now()
-    span = Span.of(page, zone, now)
+    span = MonthRange.of(page, zone, now)
     slots = month_free_slots(page, month, zone, now=now, exclude=exclude)
     days = sorted({s.astimezone(zone).date() for s in slots})
     return {
@@ -218,7 +218,7 @@ def picker_context(
     now = timezone.now()
     zone, zone_is_default = request_zone(request, page)
     asked = request.POST.get("timezone") or query_param(request, "tz")
-    span = Span.of(page, zone, now)
+    span = MonthRange.of(page, zone, now)
     chosen = _posted_slot(request)
     day = (
         chosen.astimezone(zone).date() if chosen else _try(date_parse, query_param(request, "date"))
@@ -226,21 +226,7 @@ def picker_context(
     month = _try(month_parse, query_param(request, "month"))
     if chosen or month is None:
         month = day.replace(day=1) if day else month
-    slots: list[datetime.datetime] = []
-    nothing_free = False  # in the whole horizon (known only when no month was asked)
-    if month is not None:
-        month = span.clamp(month)
-        slots = month_free_slots(page, month, zone, now=now, exclude=exclude)
-    else:  # the first month that has a free time
-        month = span.first
-        while True:
-            slots = month_free_slots(page, month, zone, now=now, exclude=exclude)
-            if slots or month >= span.last:
-                break
-            month = _next_month(month)
-        nothing_free = not slots
-        if nothing_free:
-            month = span.first
+    month, slots, nothing_free = _month_shown(page, month, span, zone, now=now, exclude=exclude)
     by_day: dict[datetime.date, list[datetime.datetime]] = {}
     for s in slots:
         by_day.setdefault(s.astimezone(zone).date(), []).append(s)
@@ -253,24 +239,24 @@ def picker_context(
 
     base_url = base_url or page.get_absolute_url()
     keep = _query_without_picker(request)
+    joiner = "&" if "?" in base_url else "?"
 
     def link(**params) -> str:
-        return f"{base_url}?{urlencode([*keep, *params.items(), ('tz', str(zone))])}"
+        return f"{base_url}{joiner}{urlencode([*keep, *params.items(), ('tz', str(zone))])}"
 
-    weeks = []
-    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
-        weeks.append(
-            [
-                {
-                    "date": d,
-                    "in_month": d.month == month.month,
-                    "free": d in by_day and d.month == month.month,
-                    "selected": d == day,
-                    "url": link(month=f"{month:%Y-%m}", date=d.isoformat()),
-                }
-                for d in week
-            ]
-        )
+    weeks = [
+        [
+            {
+                "date": d,
+                "in_month": d.month == month.month,
+                "free": d in by_day and d.month == month.month,
+                "selected": d == day,
+                "url": link(month=f"{month:%Y-%m}", date=d.isoformat()),
+            }
+            for d in week
+        ]
+        for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    ]
     prev_month = _prev_month(month) if month > span.first else None
     next_month = _next_month(month) if month < span.last else None
     tenant_slug, page_slug = page.tenant.slug, page.slug
@@ -301,6 +287,22 @@ def picker_context(
         "zones_url": reverse("bookings:zones"),
         "zone_chooser_url": f"{chooser}?{urlencode([*keep, *shown])}",
     }
+
+
+def _month_shown(page, month, span, zone, *, now, exclude):
+    """(the month to show, its free slots, whether nothing is free in the whole horizon):
+    the asked `month` within the bookable months, else the first that has a free time."""
+    if month is not None:
+        month = span.clamp(month)
+        return month, month_free_slots(page, month, zone, now=now, exclude=exclude), False
+    month = span.first
+    while True:
+        slots = month_free_slots(page, month, zone, now=now, exclude=exclude)
+        if slots:
+            return month, slots, False
+        if month >= span.last:
+            return span.first, [], True
+        month = _next_month(month)
 
 
 def _try(parse, value):
