@@ -1,5 +1,7 @@
 """Staff admin of booking pages, questions, bookings and API keys."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -232,3 +234,37 @@ def test_question_model_refuses_choices_on_non_choice_kinds(booking_page):
     question = Question(page=booking_page, key="x", label="X", kind="number", choices=["a"])
     with pytest.raises(ValidationError, match="Only single and multiple choice"):
         question.full_clean()
+
+
+def posted_back(form) -> dict:
+    """A form's fields as the browser posts them back unchanged."""
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False or value == "":
+            continue
+        if isinstance(value, datetime.time):
+            value = f"{value:%H:%M}"
+        data[form.add_prefix(name)] = value
+    return data
+
+
+def test_saving_a_page_as_shown_keeps_its_hours_and_slots(client_for, member_a, booking_page):
+    """The change form posted back as rendered, its blank extra rows included."""
+    client = client_for(member_a)
+    url = reverse("admin:bookings_bookingpage_change", args=[booking_page.pk])
+    context = client.get(url).context
+    data = posted_back(context["adminform"].form)
+    for inline in context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        for form in formset.forms:
+            data.update(posted_back(form))
+    before = page_free_slots(booking_page)
+    response = client.post(url, data)
+    assert response.status_code == 302, [
+        i.formset.errors for i in response.context["inline_admin_formsets"]
+    ]
+    assert booking_page.windows.count() == 7
+    assert page_free_slots(booking_page) == before
