@@ -63,6 +63,11 @@
       return;
     }
     title.textContent = dayLabel.format(utcDate(payload.date));
+    var status = root.querySelector("[data-status]");
+    if (status) {
+      var n = payload.times.length;
+      status.textContent = (n ? n + (n === 1 ? " free time" : " free times") : "No free times") + " on " + title.textContent;
+    }
     if (!payload.times.length) {
       list.appendChild(el("p", { "class": "note" }, "No free times on this day; pick another."));
     }
