@@ -145,8 +145,10 @@ class OverrideInline(TenantScopedInlineMixin, LabelledTabularInline):
         "date overrides (other hours on a date; leave start and end empty for a day off)"
     )
 
-    def get_queryset(self, request):  # past dates no longer matter to guests
-        return super().get_queryset(request).filter(date__gte=datetime.date.today())
+    def get_queryset(self, request):
+        # Past dates no longer matter to guests; a day's margin for pages east of UTC.
+        yesterday = datetime.date.today() - datetime.timedelta(days=1)
+        return super().get_queryset(request).filter(date__gte=yesterday)
 
 
 class BookingPageForm(forms.ModelForm):
