@@ -1,5 +1,7 @@
 """Public booking pages: /<tenant>/<page>/, its confirmation and the .ics download."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -188,6 +190,7 @@ def zone_chooser(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     zone, _ = zone_for(page, request.GET.get("tz"))
     embedded = embed.embed_requested(request)
     keep = [(k, v) for k, v in request.GET.items() if k != "tz"]
+    back = f"{page.get_absolute_url()}?{urlencode([*keep, ('tz', str(zone))])}"
     response = render(
         request,
         "bookings/zone_chooser.html",
@@ -197,6 +200,7 @@ def zone_chooser(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
             "zone": str(zone),
             "zones": TIMEZONE_CHOICES,
             "keep": keep,
+            "back_url": back,
             "embedded": embedded,
         },
     )

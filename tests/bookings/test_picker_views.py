@@ -210,6 +210,8 @@ def test_zone_chooser_goes_back_to_the_page_keeping_its_parameters(client, booki
     assert '<input type="hidden" name="utm_source" value="ads">' in html
     assert '<input type="hidden" name="month" value="2026-12">' in html
     assert '<option value="Asia/Tokyo" selected>' in html
+    back = f"{booking_page.get_absolute_url()}?utm_source=ads&amp;month=2026-12&amp;tz=Asia%2FTokyo"
+    assert f'<a href="{back}">Back to the times in Asia/Tokyo</a>' in html
     assert client.get(reverse("bookings:zone_chooser", args=["acme", "nope"])).status_code == 404
 
 
