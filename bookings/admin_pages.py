@@ -1,8 +1,14 @@
-"""Admin of booking pages (with their questions inline) and of bookings."""
+"""Admin of booking pages (with their hours and questions inline) and of bookings."""
+
+import datetime
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminTimeWidget
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import escape, format_html, format_html_join
 
@@ -10,7 +16,15 @@ from bookings import services
 from bookings.admin_a11y import LabelledTabularInline
 from bookings.admin_bookings import BookingActionsMixin
 from bookings.admin_scoping import TenantScopedAdmin, TenantScopedInlineMixin, is_superuser
-from bookings.models import Booking, BookingPage, Question, Weekday
+from bookings.models import (
+    AvailabilityWindow,
+    Booking,
+    BookingPage,
+    DateOverride,
+    Question,
+    Weekday,
+    windows_overlap,
+)
 
 
 class ChoicesField(forms.CharField):
@@ -44,31 +58,114 @@ class QuestionInline(TenantScopedInlineMixin, LabelledTabularInline):
     ordering = ["order", "pk"]
 
 
-class BookingPageForm(forms.ModelForm):
-    weekdays = forms.TypedMultipleChoiceField(
-        choices=Weekday.choices,
-        coerce=int,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Days guests may book.",
+#: the weekly hours a new page starts with
+DEFAULT_WINDOWS = [
+    {"weekday": day, "start": datetime.time(9, 0), "end": datetime.time(17, 0)}
+    for day in range(Weekday.MONDAY, Weekday.FRIDAY + 1)
+]
+
+
+class PrefilledForm(forms.ModelForm):
+    """An inline row that counts as filled in when it was prefilled: Django skips unchanged
+    extra rows, which would drop the default hours a new page is offered."""
+
+    def has_changed(self) -> bool:
+        return super().has_changed() or (self.instance.pk is None and bool(self.initial))
+
+
+class _LiveRowsFormSet(BaseInlineFormSet):
+    def live_rows(self) -> list[dict]:
+        return [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+class WindowFormSet(_LiveRowsFormSet):
+    """Weekly hours: the windows of one day may not overlap."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [r for r in self.live_rows() if r.get("start") and r.get("end")]
+        problems = windows_overlap(
+            (Weekday(r["weekday"]).label, r["start"], r["end"])
+            for r in rows
+            if r.get("weekday") is not None
+        )
+        if problems:
+            raise ValidationError(problems)
+
+
+class OverrideFormSet(_LiveRowsFormSet):
+    """Date overrides: a date is a day off or has hours, and its hours may not overlap."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [r for r in self.live_rows() if r.get("date")]
+        problems = []
+        for date in sorted({r["date"] for r in rows if r.get("start") is None}):
+            if sum(1 for r in rows if r["date"] == date) > 1:
+                problems.append(
+                    f"{date:%Y-%m-%d}: a day off cannot also have hours; remove one of them."
+                )
+        problems += windows_overlap(
+            (f"{r['date']:%Y-%m-%d}", r["start"], r["end"])
+            for r in rows
+            if r.get("start") and r.get("end")
+        )
+        if problems:
+            raise ValidationError(problems)
+
+
+HOURS_WIDGETS = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}}
+
+
+class WindowInline(TenantScopedInlineMixin, LabelledTabularInline):
+    model = AvailabilityWindow
+    form = PrefilledForm
+    formset = WindowFormSet
+    formfield_overrides = HOURS_WIDGETS
+    extra = 0
+    verbose_name = "weekly hours"
+    verbose_name_plural = (
+        "weekly hours (several windows a day are fine, e.g. 09:00-12:00 and 13:00-17:00)"
     )
 
+    def get_extra(self, request, obj=None, **kwargs) -> int:
+        return len(DEFAULT_WINDOWS) if obj is None or obj.pk is None else 1
+
+
+class OverrideInline(TenantScopedInlineMixin, LabelledTabularInline):
+    model = DateOverride
+    formset = OverrideFormSet
+    formfield_overrides = HOURS_WIDGETS
+    extra = 0
+    verbose_name = "date override"
+    verbose_name_plural = (
+        "date overrides (other hours on a date; leave start and end empty for a day off)"
+    )
+
+    def get_queryset(self, request):
+        # Past dates no longer matter to guests; a day's margin for pages east of UTC.
+        yesterday = datetime.date.today() - datetime.timedelta(days=1)
+        return super().get_queryset(request).filter(date__gte=yesterday)
+
+
+class BookingPageForm(forms.ModelForm):
     class Meta:
         model = BookingPage
         fields = [  # the admin's fieldsets decide the order
-            "tenant", "title", "slug", "description", "host", "active", "timezone", "weekdays",
-            "day_start", "day_end", "duration_minutes", "horizon_days", "min_notice_minutes",
-            "language", "reminder_enabled", "reminder_minutes",
+            "tenant", "title", "slug", "description", "host", "active", "timezone",
+            "duration_minutes", "horizon_days", "min_notice_minutes", "buffer_before_minutes",
+            "buffer_after_minutes", "daily_cap", "language", "reminder_enabled",
+            "reminder_minutes",
         ]  # fmt: skip
         # The admin renders help texts as HTML: "<tenant>" must arrive escaped, or the
         # browser takes it for a tag and shows "///".
         help_texts = {
             "slug": escape("The end of the page's public address: /<tenant>/<slug>/."),
         }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is None:  # a new page: bookable on weekdays until told otherwise
-            self.initial.setdefault("weekdays", [d.value for d in Weekday][:5])
 
     def clean(self) -> dict:
         data = super().clean()
@@ -86,7 +183,7 @@ def public_url(page: BookingPage) -> str:
 @admin.register(BookingPage)
 class BookingPageAdmin(TenantScopedAdmin):
     form = BookingPageForm
-    inlines = [QuestionInline]
+    inlines = [WindowInline, OverrideInline, QuestionInline]
     list_display = ["title", "tenant", "duration_minutes", "active", "public_link"]
     list_filter = ["active"]
     search_fields = ["title", "slug"]
@@ -102,16 +199,22 @@ class BookingPageAdmin(TenantScopedAdmin):
             {
                 "fields": [
                     "timezone",
-                    "weekdays",
-                    ("day_start", "day_end"),
                     "duration_minutes",
-                    "horizon_days",
-                    "min_notice_minutes",
-                ]
+                    ("min_notice_minutes", "horizon_days"),
+                    ("buffer_before_minutes", "buffer_after_minutes"),
+                    "daily_cap",
+                ],
+                "description": "The weekly hours and date overrides are below.",
             },
         ),
         ("Guest emails", {"fields": ["language", "reminder_enabled", "reminder_minutes"]}),
     ]
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, WindowInline) and (obj is None or obj.pk is None):
+            kwargs["initial"] = DEFAULT_WINDOWS  # a new page: weekdays 09:00-17:00
+        return kwargs
 
     @admin.display(description="Public URL")
     def public_link(self, page: BookingPage) -> str:

@@ -7,12 +7,16 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from bookings import services
-from bookings.models import BookingPage, Membership, Question, Tenant, Weekday
+from bookings.models import AvailabilityWindow, BookingPage, Membership, Question, Tenant, Weekday
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "leadsync-demo"  # noqa: S105 - a local demo login, printed by `make run`
 DEMO_PAGE_SLUG = "intro-call"
+DEMO_HOURS = [
+    (datetime.time(9, 0), datetime.time(12, 0)),
+    (datetime.time(13, 0), datetime.time(17, 0)),
+]
 
 Kind = Question.Kind
 DEMO_QUESTIONS = [
@@ -69,8 +73,9 @@ def demo_tenant_setup() -> DemoTenant:
 
 
 def demo_page_setup(tenant: Tenant) -> BookingPage:
-    """Create (once) the demo booking page /demo/intro-call/ and its questions."""
-    page, _ = BookingPage.objects.get_or_create(
+    """Create (once) the demo booking page /demo/intro-call/, its hours and questions:
+    Monday to Friday 09:00-12:00 and 13:00-17:00 (a lunch break), 10 minutes' buffer."""
+    page, created = BookingPage.objects.get_or_create(
         tenant=tenant,
         slug=DEMO_PAGE_SLUG,
         defaults={
@@ -78,11 +83,16 @@ def demo_page_setup(tenant: Tenant) -> BookingPage:
             "description": "A 30-minute call to see whether we can help.",
             "duration_minutes": 30,
             "timezone": tenant.timezone,
-            "weekdays": [d.value for d in Weekday if d <= Weekday.FRIDAY],
-            "day_start": datetime.time(9, 0),
-            "day_end": datetime.time(17, 0),
+            "buffer_after_minutes": 10,
         },
     )
+    if created:
+        AvailabilityWindow.objects.bulk_create(
+            AvailabilityWindow(page=page, weekday=day, start=start, end=end)
+            for day in Weekday
+            if day <= Weekday.FRIDAY
+            for start, end in DEMO_HOURS
+        )
     for order, question in enumerate(DEMO_QUESTIONS):
         defaults = {k: v for k, v in question.items() if k != "key"}
         Question.objects.get_or_create(

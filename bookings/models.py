@@ -1,7 +1,7 @@
 """Booking-site models. `tenant_path` on a model names the lookup from it to its Tenant;
 the admin scoping mixin and the isolation tests rely on it."""
 
-import datetime
+import itertools
 import re
 import uuid
 import zoneinfo
@@ -125,6 +125,7 @@ class Weekday(models.IntegerChoices):
 
 
 def validate_weekdays(value) -> None:
+    """Kept for migration 0002, which names it (the field it checked is gone)."""
     if not isinstance(value, list) or not all(v in Weekday.values for v in value):
         raise ValidationError("Weekdays must be a list of day numbers, 0 (Monday) to 6 (Sunday).")
 
@@ -134,11 +135,33 @@ def validate_weekdays(value) -> None:
 REMINDER_MAX_MINUTES = 7 * 24 * 60
 
 
+def windows_overlap(windows) -> list[str]:
+    """Messages for (day label, start, end) windows that overlap another of the same day,
+    e.g. Monday 09:00-12:00 and 11:00-13:00. Touching windows (12:00-12:00) are fine."""
+    problems = []
+    by_day: dict = {}
+    for day, start, end in windows:
+        by_day.setdefault(day, []).append((start, end))
+    for day, spans in by_day.items():
+        spans.sort()
+        for (s1, e1), (s2, e2) in itertools.pairwise(spans):
+            if s2 < e1:
+                problems.append(
+                    f"{day}: {s1:%H:%M}-{e1:%H:%M} overlaps {s2:%H:%M}-{e2:%H:%M}; "
+                    "join them or make them follow each other."
+                )
+    return problems
+
+
 class BookingPage(models.Model):
     """A public page where guests book a meeting: /<tenant-slug>/<page-slug>/.
 
-    Availability is weekly: on each of `weekdays`, slots of `duration_minutes` start at
-    `day_start` and follow each other until `day_end`, in the page's `timezone`.
+    Availability, in the page's `timezone`: weekly hours (`windows`, several a day),
+    replaced on single dates by `overrides` (other hours, or a day off); in each window,
+    slots of `duration_minutes` follow each other from its start. A slot is not offered
+    within `buffer_before/after_minutes` of another active meeting of the host (of the page,
+    without a host), sooner than `min_notice_minutes`, after `horizon_days`, or on a local
+    day that already has `daily_cap` bookings of this page. See `bookings.slots`.
     """
 
     tenant_path = "tenant"
@@ -166,11 +189,6 @@ class BookingPage(models.Model):
         validators=[validate_timezone],
         help_text="The zone the availability hours are in, e.g. Europe/London.",
     )
-    weekdays = models.JSONField(
-        default=list, validators=[validate_weekdays], help_text="Days guests may book."
-    )
-    day_start = models.TimeField(default=datetime.time(9, 0))
-    day_end = models.TimeField(default=datetime.time(17, 0))
     horizon_days = models.PositiveSmallIntegerField(
         "bookable days ahead",
         default=14,
@@ -182,6 +200,25 @@ class BookingPage(models.Model):
         default=60,
         validators=[MaxValueValidator(30 * 24 * 60)],
         help_text="Slots starting sooner than this are not offered.",
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(
+        "buffer before (minutes)",
+        default=0,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="Free time kept before each meeting: no meeting may end closer to it.",
+    )
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        "buffer after (minutes)",
+        default=0,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="Free time kept after each meeting: no meeting may start closer to it.",
+    )
+    daily_cap = models.PositiveSmallIntegerField(
+        "bookings per day at most",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Empty: no limit. Counts this page's bookings per day in its time zone.",
     )
     active = models.BooleanField(default=True, help_text="Inactive pages answer 404.")
     language = models.CharField(
@@ -205,11 +242,6 @@ class BookingPage(models.Model):
         ordering = ["tenant", "title"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "slug"], name="bookingpage_unique_slug"),
-            models.CheckConstraint(
-                condition=models.Q(day_start__lt=models.F("day_end")),
-                name="bookingpage_day_start_before_end",
-                violation_error_message="The day must start before it ends.",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -217,6 +249,67 @@ class BookingPage(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("bookings:page", args=[self.tenant.slug, self.slug])
+
+
+class AvailabilityWindow(models.Model):
+    """Weekly hours: on `weekday`, guests may book from `start` to `end` (page's zone).
+    A day may have several windows (Monday 09:00-12:00 and 13:00-17:00); they may not
+    overlap (checked by the admin's formset with `windows_overlap`)."""
+
+    tenant_path = "page__tenant"
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["page", "weekday", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")),
+                name="availabilitywindow_start_before_end",
+                violation_error_message="A window must start before it ends.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class DateOverride(models.Model):
+    """Other hours on one date of the page's zone. The rows of a date replace that date's
+    weekly hours: each row with times is a window; a row without times makes it a day off."""
+
+    tenant_path = "page__tenant"
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="overrides")
+    date = models.DateField()
+    start = models.TimeField(null=True, blank=True, help_text="Empty (with end): a day off.")
+    end = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["page", "date", "start"]
+        indexes = [models.Index(fields=["page", "date"], name="dateoverride_page_date")]
+        constraints = [
+            models.CheckConstraint(
+                # Both halves say "not null" outright: a CHECK that is NULL passes.
+                condition=models.Q(start__isnull=True, end__isnull=True)
+                | models.Q(start__isnull=False, end__isnull=False, start__lt=models.F("end")),
+                name="dateoverride_day_off_or_start_before_end",
+                violation_error_message="Give a start before the end, or neither for a day off.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.is_day_off:
+            return f"{self.date:%Y-%m-%d} day off"
+        end = f"{self.end:%H:%M}" if self.end else "?"
+        return f"{self.date:%Y-%m-%d} {self.start:%H:%M}-{end}"
+
+    @property
+    def is_day_off(self) -> bool:
+        return self.start is None
 
 
 class Question(models.Model):

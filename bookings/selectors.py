@@ -2,13 +2,16 @@
 
 import datetime
 import hashlib
+import zoneinfo
+from collections import Counter
+from typing import Literal
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from bookings.models import ApiKey, Booking, BookingChange, BookingPage, Question
-from bookings.slots import slots_in_window
+from bookings.slots import Availability, slot_is_offered, slots_free, slots_in_window
 
 
 def page_get_public(*, tenant_slug: str, page_slug: str) -> BookingPage:
@@ -29,55 +32,116 @@ def bookings_active(page: BookingPage) -> QuerySet[Booking]:
     return page.bookings.filter(cancelled_at__isnull=True)
 
 
-def booking_overlaps(
-    *,
-    page: BookingPage,
-    starts_at: datetime.datetime,
-    ends_at: datetime.datetime,
-    exclude: Booking | None = None,
-) -> bool:
-    """Whether an active booking of `page` (other than `exclude`) overlaps [starts_at, ends_at)."""
-    overlapping = bookings_active(page).filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
-    if exclude is not None:
-        overlapping = overlapping.exclude(pk=exclude.pk)
-    return overlapping.exists()
-
-
 def booking_history(booking: Booking) -> list[BookingChange]:
     """The booking's changes, oldest first, with the staff member who made each."""
     return list(booking.changes.select_related("user").order_by("pk"))
 
 
+def page_availability(page: BookingPage, *, now: datetime.datetime | None = None) -> Availability:
+    """The page's rules as a plain `Availability`: its weekly windows and the overrides of
+    the dates a guest may book now (two queries)."""
+    zone = zoneinfo.ZoneInfo(page.timezone)
+    today = (now or timezone.now()).astimezone(zone).date()
+    weekly: dict[int, list] = {}
+    for weekday, start, end in page.windows.values_list("weekday", "start", "end"):
+        weekly.setdefault(weekday, []).append((start, end))
+    overrides: dict[datetime.date, list] = {}
+    rows = page.overrides.filter(
+        date__gte=today - datetime.timedelta(days=1),
+        date__lte=today + datetime.timedelta(days=page.horizon_days + 1),
+    ).values_list("date", "start", "end")
+    for date, start, end in rows:
+        spans = overrides.setdefault(date, [])
+        if start is not None:  # a day-off row adds no window
+            spans.append((start, end))
+    return Availability(
+        zone=zone,
+        duration=datetime.timedelta(minutes=page.duration_minutes),
+        weekly={day: tuple(spans) for day, spans in weekly.items()},
+        overrides={day: tuple(spans) for day, spans in overrides.items()},
+        notice=datetime.timedelta(minutes=page.min_notice_minutes),
+        horizon_days=page.horizon_days,
+        buffer_before=datetime.timedelta(minutes=page.buffer_before_minutes),
+        buffer_after=datetime.timedelta(minutes=page.buffer_after_minutes),
+        daily_cap=page.daily_cap,
+    )
+
+
+def _busy(
+    page: BookingPage,
+    avail: Availability,
+    slots: list[datetime.datetime],
+    exclude: Booking | None,
+) -> tuple[list[tuple[datetime.datetime, datetime.datetime]], Counter]:
+    """The active meetings that may block `slots` (the host's on all their pages; the
+    page's own without a host), and the page's own bookings per local day (one query)."""
+    first, last = avail.local_day(slots[0]), avail.local_day(slots[-1])
+    margin = avail.duration + max(avail.buffer_before, avail.buffer_after)
+    since = avail.day_start(first) - margin
+    until = avail.day_start(last + datetime.timedelta(days=1)) + margin
+    meetings = Booking.objects.filter(
+        cancelled_at__isnull=True, starts_at__lt=until, ends_at__gt=since
+    )
+    if page.host_id is not None:
+        meetings = meetings.filter(page__host_id=page.host_id)
+    else:
+        meetings = meetings.filter(page=page)
+    if exclude is not None:
+        meetings = meetings.exclude(pk=exclude.pk)
+    busy, per_day = [], Counter()
+    for page_id, starts_at, ends_at in meetings.values_list("page_id", "starts_at", "ends_at"):
+        busy.append((starts_at, ends_at))
+        if page_id == page.pk:
+            per_day[avail.local_day(starts_at)] += 1
+    return busy, per_day
+
+
 def page_free_slots(
-    page: BookingPage, *, now: datetime.datetime | None = None
+    page: BookingPage,
+    *,
+    now: datetime.datetime | None = None,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    exclude: Booking | None = None,
 ) -> list[datetime.datetime]:
-    """Slot starts (UTC) a guest may book now: in the window, not overlapping a booking."""
-    slots = slots_in_window(page, now or timezone.now())
+    """Slot starts (UTC, sorted) a guest may book now: offered by the page's hours and
+    overrides, within notice and horizon, clear (with buffers) of the host's other active
+    meetings, on days under the daily cap. Only those in [since, until) when given;
+    `exclude` (a booking being moved) blocks nothing."""
+    now = now or timezone.now()
+    return _free_slots(page, page_availability(page, now=now), now, since, until, exclude)
+
+
+def _free_slots(page, avail, now, since, until, exclude) -> list[datetime.datetime]:
+    slots = slots_in_window(avail, now, since=since, until=until)
     if not slots:
         return []
-    step = datetime.timedelta(minutes=page.duration_minutes)
-    busy = (
-        bookings_active(page)
-        .filter(ends_at__gt=slots[0], starts_at__lt=slots[-1] + step)
-        .order_by("starts_at")
-        .values_list("starts_at", "ends_at")
-    )
-    # One sweep over the slots and the merged busy intervals (both sorted): linear, so a
-    # long horizon of short slots with thousands of bookings stays cheap on a public page.
-    merged: list[list[datetime.datetime]] = []
-    for start, end in busy:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    free, i = [], 0
-    for slot in slots:
-        while i < len(merged) and merged[i][1] <= slot:
-            i += 1
-        if i < len(merged) and merged[i][0] < slot + step:
-            continue
-        free.append(slot)
-    return free
+    busy, per_day = _busy(page, avail, slots, exclude)
+    return slots_free(avail, slots, busy, per_day)
+
+
+SlotStatus = Literal["free", "unavailable", "taken"]
+
+
+def page_slot_status(
+    page: BookingPage,
+    slot: datetime.datetime,
+    *,
+    now: datetime.datetime | None = None,
+    exclude: Booking | None = None,
+) -> SlotStatus:
+    """Whether a guest may book `slot` on `page` now, by every rule of `page_free_slots`:
+    "free"; "unavailable" when the page does not offer that time at all (inactive page,
+    outside its hours, notice or horizon); "taken" when it does but other bookings block
+    it (overlap, buffers, the host's other meetings, the daily cap). `exclude`: the
+    booking being moved, which does not block itself."""
+    now = now or timezone.now()
+    avail = page_availability(page, now=now)
+    if not page.active or not slot_is_offered(avail, slot, now):
+        return "unavailable"
+    just_after = slot + datetime.timedelta(microseconds=1)
+    free = _free_slots(page, avail, now, slot, just_after, exclude)
+    return "free" if free == [slot] else "taken"
 
 
 def booking_get_public(*, tenant_slug: str, page_slug: str, uid) -> Booking:

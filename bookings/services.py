@@ -7,14 +7,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from bookings.answers import answers_clean, guest_clean
 from bookings.models import ApiKey, Booking, BookingChange, BookingPage, Membership, Tenant
-from bookings.selectors import api_key_hash, booking_overlaps, page_questions
+from bookings.selectors import api_key_hash, page_questions, page_slot_status
 from bookings.signals import booking_changed, booking_submitted
-from bookings.slots import slot_is_offered
 from bookings.url_params import url_params_limit
 
 User = get_user_model()
@@ -22,8 +21,28 @@ User = get_user_model()
 API_KEY_PREFIX = "lsk_"
 
 
+SLOT_UNAVAILABLE = "This time is not available. Please pick one of the offered times."
+SLOT_TAKEN = "Sorry, this time was just booked by someone else. Please pick another time."
+
+# pg_advisory_xact_lock(namespace, id) keys: one lock per host, one per page without a host.
+LOCK_HOST, LOCK_PAGE = 0x4C530001, 0x4C530002
+
+
 class SlotTaken(Exception):
     """The slot was booked by someone else (possibly a moment ago)."""
+
+
+def _availability_lock(page: BookingPage) -> None:
+    """Serialize, until the transaction ends, every booking write that could take the time
+    of `page`'s host (of the page, without a host): the availability check and the insert
+    then happen one writer at a time, also across the host's pages, which the partial
+    unique index (one page's slot) cannot see. PostgreSQL only; SQLite (the first-run
+    default) runs one write transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    key = (LOCK_HOST, page.host_id) if page.host_id else (LOCK_PAGE, page.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
 
 
 class BookingClosed(Exception):
@@ -64,9 +83,12 @@ def booking_submit(
     typed and `url_params` within the limits of `bookings.url_params`, and saves the
     Booking in one transaction, sending `booking_submitted` inside it.
 
+    The slot must pass every availability rule (`bookings.selectors.page_slot_status`),
+    checked under a per-host lock so that two guests never get overlapping times.
+
     Returns the new Booking. Raises ValidationError (a dict keyed "slot", "name",
-    "email", "timezone", "answers.<key>") for invalid input, SlotTaken when another
-    active booking holds or overlaps the slot.
+    "email", "timezone", "answers.<key>") for invalid input, SlotTaken when other
+    bookings block the slot (overlap, buffers, the host's other meetings, daily cap).
     """
     errors: dict[str, list[str]] = {}
     cleaned_guest, cleaned_answers = {}, {}
@@ -78,15 +100,17 @@ def booking_submit(
         cleaned_answers = answers_clean(page_questions(page), answers)
     except ValidationError as e:
         errors.update(e.message_dict)
-    if not page.active or not slot_is_offered(page, slot, timezone.now()):
-        errors["slot"] = ["This time is not available. Please pick one of the offered times."]
-    if errors:
-        raise ValidationError(errors)
     ends_at = slot + datetime.timedelta(minutes=page.duration_minutes)
-    if booking_overlaps(page=page, starts_at=slot, ends_at=ends_at):
-        raise SlotTaken
     try:
         with transaction.atomic():
+            _availability_lock(page)
+            status = page_slot_status(page, slot)
+            if status != "free" and (errors or status == "unavailable"):
+                errors["slot"] = [SLOT_UNAVAILABLE if status == "unavailable" else SLOT_TAKEN]
+            if errors:
+                raise ValidationError(errors)
+            if status == "taken":
+                raise SlotTaken
             booking = Booking.objects.create(
                 page=page,
                 starts_at=slot,
@@ -100,8 +124,9 @@ def booking_submit(
             _change_record(booking, kind=BookingChange.Kind.BOOKED, actor=actor)
             booking_submitted.send(sender=Booking, booking=booking)
     except IntegrityError:
-        # A concurrent submit won the race; the partial unique index refused this one.
-        if booking_overlaps(page=page, starts_at=slot, ends_at=ends_at):
+        # A write that did not take the lock (or a database without it) won the race;
+        # the partial unique index refused this one.
+        if page_slot_status(page, slot) == "taken":
             raise SlotTaken from None
         raise
     return booking
@@ -181,8 +206,11 @@ def booking_reschedule(
     """Move `booking` to `slot`, another offered start of the same page; the old time is
     free as soon as this commits. Sends `booking_changed` inside the transaction.
 
+    The slot must pass every availability rule, the booking itself aside (it neither
+    overlaps nor counts towards the daily cap against itself).
+
     Raises ValidationError {"slot": ...} for a time the page does not offer, SlotTaken
-    when another booking holds it, BookingClosed for a cancelled, past or marked meeting.
+    when other bookings block it, BookingClosed for a cancelled, past or marked meeting.
     Returns the booking as stored.
     """
     try:
@@ -193,13 +221,13 @@ def booking_reschedule(
             page = locked.page
             if slot == locked.starts_at:
                 raise ValidationError({"slot": ["The meeting is already at this time."]})
-            if not page.active or not slot_is_offered(page, slot, now):
-                raise ValidationError(
-                    {"slot": ["This time is not available. Please pick one of the offered times."]}
-                )
-            ends_at = slot + datetime.timedelta(minutes=page.duration_minutes)
-            if booking_overlaps(page=page, starts_at=slot, ends_at=ends_at, exclude=locked):
+            _availability_lock(page)
+            status = page_slot_status(page, slot, now=now, exclude=locked)
+            if status == "unavailable":
+                raise ValidationError({"slot": [SLOT_UNAVAILABLE]})
+            if status == "taken":
                 raise SlotTaken
+            ends_at = slot + datetime.timedelta(minutes=page.duration_minutes)
             previous = locked.starts_at
             locked.starts_at, locked.ends_at = slot, ends_at
             locked.sequence += 1

@@ -7,7 +7,16 @@ from bookings import manage_views, views
 app_name = "bookings"
 
 urlpatterns = [
+    # One dot in the name: no tenant slug can look like it.
+    path("zones.json", views.time_zones, name="zones"),
     path("<slug:tenant_slug>/<slug:page_slug>/", views.booking_page, name="page"),
+    path("<slug:tenant_slug>/<slug:page_slug>/days.json", views.booking_days, name="days"),
+    path("<slug:tenant_slug>/<slug:page_slug>/times.json", views.booking_times, name="times"),
+    path(
+        "<slug:tenant_slug>/<slug:page_slug>/time-zone/",
+        views.zone_chooser,
+        name="zone_chooser",
+    ),
     path(
         "<slug:tenant_slug>/<slug:page_slug>/booked/<uuid:uid>/",
         views.booking_confirmation,

@@ -1,36 +1,41 @@
 """Public booking pages: /<tenant>/<page>/, its confirmation and the .ics download."""
 
-import zoneinfo
-from urllib.parse import unquote
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bookings import embed
 from bookings.answers import TIMEZONE_CHOICES
-from bookings.forms import BookingForm, PageAnswersForm, slot_choices
+from bookings.forms import BookingForm, PageAnswersForm
 from bookings.ics import booking_ics
 from bookings.manage_links import manage_path
 from bookings.models import BookingPage
-from bookings.ratelimits import page_submission_limited, too_many_requests
-from bookings.selectors import (
-    booking_get_public,
-    page_free_slots,
-    page_get_public,
-    page_questions,
+from bookings.picker import (
+    PICKER_PARAMS,
+    TZ_COOKIE,
+    BadPickerInput,
+    date_parse,
+    days_payload,
+    month_parse,
+    picker_context,
+    request_zone,
+    times_payload,
+    zone_for,
+    zone_parse,
 )
-from bookings.services import Guest, SlotTaken, booking_submit
+from bookings.ratelimits import page_submission_limited, too_many_requests
+from bookings.selectors import booking_get_public, page_get_public, page_questions
+from bookings.services import SLOT_TAKEN, Guest, SlotTaken, booking_submit
 from bookings.url_params import url_params_from_query
 
-TZ_COOKIE = "leadsync_tz"  # set by the page's inline script from Intl, or by "Update times"
-KNOWN_ZONES = {z for z, _ in TIMEZONE_CHOICES}
 SHOW_TIMES = "show_times"  # the no-JS "Update times" button: re-show, do not book
-SLOT_TAKEN = "Sorry, this time was just booked by someone else. Please pick another time."
 BOT_REFUSED = (
     "Your booking was refused because the form looked automatically filled in. "
     "If you are a person, please reload the page and try again."
@@ -38,14 +43,6 @@ BOT_REFUSED = (
 RATE_LIMITED = (
     "Too many booking attempts from your network. Please wait a few minutes and try again."
 )
-
-
-def _zone(page: BookingPage, *candidates: str | None) -> tuple[zoneinfo.ZoneInfo, bool]:
-    """The first known zone among `candidates`, else the page's. Also: was it the default?"""
-    for candidate in candidates:
-        if candidate and candidate in KNOWN_ZONES:
-            return zoneinfo.ZoneInfo(candidate), False
-    return zoneinfo.ZoneInfo(page.timezone), True
 
 
 def _error_summary(*forms) -> list[tuple[str, str]]:
@@ -79,13 +76,9 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     if submitting and page_submission_limited(request):
         return too_many_requests(RATE_LIMITED, rate=settings.BOOKING_RATE_LIMIT_PER_IP)
 
-    cookie_zone = unquote(request.COOKIES.get(TZ_COOKIE, ""))
-    zone, zone_is_default = _zone(page, request.POST.get("timezone"), cookie_zone)
+    zone, zone_is_default = request_zone(request, page)
     data = request.POST if posted else None
-    form = BookingForm(
-        data, page=page, slots=lambda: page_free_slots(page), zone=zone, quiet=showing_times,
-        label_suffix="",
-    )  # fmt: skip
+    form = BookingForm(data, zone=zone, quiet=showing_times, label_suffix="")
     answers_form = PageAnswersForm(
         data, questions=questions, prefix="q", quiet=showing_times, label_suffix=""
     )
@@ -96,6 +89,7 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
         if booked is not None:
             return booked
 
+    picker = picker_context(request, page)  # after a refused booking: shows what is free now
     response = render(
         request,
         "bookings/page.html",
@@ -104,6 +98,7 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
             "tenant": page.tenant,
             "form": form,
             "answers_form": answers_form,
+            "picker": picker,
             "errors": _error_summary(form, answers_form) if submitting else [],
             "zone": str(zone),
             "detect_zone": not posted and zone_is_default,
@@ -140,8 +135,6 @@ def _submit(
         )
     except SlotTaken:
         form.add_error("slot", ValidationError(SLOT_TAKEN, code="taken"))
-        free = page_free_slots(page)
-        form.fields["slot"].choices = slot_choices(free, zone, page.duration_minutes)
     except ValidationError as e:
         _add_service_errors(e, form, answers_form)
     else:
@@ -150,9 +143,76 @@ def _submit(
     return None
 
 
+def _json_error(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
+
+
+@require_GET
+def booking_days(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonResponse:
+    """GET ?month=YYYY-MM&tz=Zone: the days of the month (in tz, default the page's) that
+    have free times, and the months before/after the guest may move to (null: none).
+    400 {"error": ...} for a malformed month or an unknown zone."""
+    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    try:
+        zone = zone_parse(request.GET.get("tz"), page)
+        month = month_parse(request.GET.get("month", ""))
+    except BadPickerInput as e:
+        return _json_error(str(e))
+    return JsonResponse(days_payload(page, month, zone))
+
+
+@require_GET
+def booking_times(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonResponse:
+    """GET ?date=YYYY-MM-DD&tz=Zone: the free times of that day in tz, as
+    {"times": [{"slot": UTC ISO to post, "label": "09:00", "end": "09:30"}, ...]}.
+    400 {"error": ...} for a malformed date or an unknown zone."""
+    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    try:
+        zone = zone_parse(request.GET.get("tz"), page)
+        day = date_parse(request.GET.get("date", ""))
+    except BadPickerInput as e:
+        return _json_error(str(e))
+    return JsonResponse(times_payload(page, day, zone))
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def time_zones(request: HttpRequest) -> JsonResponse:
+    """Every time zone the pages accept, [[name, label], ...]: fetched once by the picker's
+    script for its searchable list, instead of ~600 options in every page."""
+    return JsonResponse({"zones": [list(choice) for choice in TIMEZONE_CHOICES]})
+
+
+@require_GET
+def zone_chooser(request: HttpRequest, tenant_slug: str, page_slug: str) -> HttpResponse:
+    """The list of time zones for a guest without JavaScript: a GET form back to the page
+    with ?tz=, keeping the page's other parameters."""
+    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    zone, _ = zone_for(page, request.GET.get("tz"))
+    embedded = embed.embed_requested(request)
+    keep = [(k, v) for k, v in request.GET.items() if k != "tz"]
+    back = f"{page.get_absolute_url()}?{urlencode([*keep, ('tz', str(zone))])}"
+    response = render(
+        request,
+        "bookings/zone_chooser.html",
+        {
+            "page": page,
+            "tenant": page.tenant,
+            "zone": str(zone),
+            "zones": TIMEZONE_CHOICES,
+            "keep": keep,
+            "back_url": back,
+            "embedded": embedded,
+        },
+    )
+    return embed.embed_allow(response, page.tenant) if embedded else response
+
+
 def _url_params(request: HttpRequest) -> dict:
     params = url_params_from_query(request.META.get("QUERY_STRING", ""))
-    params.pop(embed.EMBED_PARAM, None)  # how the page was shown, not what the guest brought
+    # How the page was shown, not what the guest brought.
+    for name in (embed.EMBED_PARAM, *PICKER_PARAMS):
+        params.pop(name, None)
     return params
 
 
@@ -174,7 +234,7 @@ def confirmation_url(booking) -> str:
 def booking_confirmation(request: HttpRequest, tenant_slug: str, page_slug: str, uid):
     booking = booking_get_public(tenant_slug=tenant_slug, page_slug=page_slug, uid=uid)
     page = booking.page
-    zone, _ = _zone(page, booking.guest_timezone)
+    zone, _ = zone_for(page, booking.guest_timezone)
     embedded = embed.embed_requested(request)
     response = render(
         request,

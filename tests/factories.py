@@ -8,8 +8,10 @@ from django.contrib.auth import get_user_model
 
 from bookings.models import (
     ApiKey,
+    AvailabilityWindow,
     Booking,
     BookingPage,
+    DateOverride,
     GuestEmail,
     Membership,
     Question,
@@ -80,21 +82,44 @@ class SalesforceConnectionFactory(factory.django.DjangoModelFactory):
 
 
 class BookingPageFactory(factory.django.DjangoModelFactory):
-    """Bookable every day, 09:00-17:00 Berlin time, 30-minute slots, no minimum notice."""
+    """Bookable every day, 09:00-17:00 Berlin time, 30-minute slots, no minimum notice.
+
+    `windows=[(weekday, start, end), ...]` gives other weekly hours ([] for none)."""
 
     class Meta:
         model = BookingPage
+        skip_postgeneration_save = True
 
     tenant = factory.SubFactory(TenantFactory)
     slug = factory.Sequence(lambda n: f"page-{n}")
     title = factory.Sequence(lambda n: f"Page {n}")
     duration_minutes = 30
     timezone = "Europe/Berlin"
-    weekdays = factory.LazyFunction(lambda: list(range(7)))
-    day_start = datetime.time(9, 0)
-    day_end = datetime.time(17, 0)
     horizon_days = 14
     min_notice_minutes = 0
+
+    @factory.post_generation
+    def windows(page, create, extracted, **kwargs):
+        if not create:
+            return
+        nine_to_five = (datetime.time(9, 0), datetime.time(17, 0))
+        spans = extracted if extracted is not None else [(d, *nine_to_five) for d in range(7)]
+        AvailabilityWindow.objects.bulk_create(
+            AvailabilityWindow(page=page, weekday=day, start=start, end=end)
+            for day, start, end in spans
+        )
+
+
+class DateOverrideFactory(factory.django.DjangoModelFactory):
+    """A day off on a date (give `start` and `end` for other hours instead)."""
+
+    class Meta:
+        model = DateOverride
+
+    page = factory.SubFactory(BookingPageFactory)
+    date = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=1))
+    start = None
+    end = None
 
 
 class QuestionFactory(factory.django.DjangoModelFactory):

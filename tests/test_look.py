@@ -146,6 +146,8 @@ def test_sign_in_and_public_booking_page_fit_and_pass_axe(browser, live_server, 
     assert look(browser, live_server, None, "sign-in", reverse("account_login")) == {}
     page = staff_world["page"]
     assert look(browser, live_server, None, "booking-page", page.get_absolute_url()) == {}
+    chooser = reverse("bookings:zone_chooser", args=[page.tenant.slug, page.slug])
+    assert look(browser, live_server, None, "zone-chooser", chooser) == {}
     assert Delivery.objects.exists()
 
 

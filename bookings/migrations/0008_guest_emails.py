@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0006_booking_lifecycle'),
+        ('bookings', '0007_availability'),
     ]
 
     operations = [

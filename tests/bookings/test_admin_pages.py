@@ -1,5 +1,7 @@
 """Staff admin of booking pages, questions, bookings and API keys."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -20,19 +22,39 @@ def page_form(**overrides):
         "description": "",
         "active": "on",
         "timezone": "Europe/Berlin",
-        "weekdays": ["0", "2"],
-        "day_start": "09:00",
-        "day_end": "12:00",
         "duration_minutes": "45",
         "horizon_days": "14",
         "min_notice_minutes": "60",
         "language": "en",
         "reminder_enabled": "on",
         "reminder_minutes": "1440",
+        "buffer_before_minutes": "0",
+        "buffer_after_minutes": "15",
+        "daily_cap": "",
         "questions-TOTAL_FORMS": "0",
         "questions-INITIAL_FORMS": "0",
+        **windows(("0", "09:00", "12:00"), ("0", "13:00", "17:00"), ("2", "09:00", "12:00")),
+        **overrides_rows(),
     }
     return {**data, **overrides}
+
+
+def windows(*rows):
+    """The weekly hours inline: (weekday, start, end) rows."""
+    data = {"windows-TOTAL_FORMS": str(len(rows)), "windows-INITIAL_FORMS": "0"}
+    for n, (weekday, start, end) in enumerate(rows):
+        data.update({f"windows-{n}-weekday": weekday, f"windows-{n}-start": start})
+        data[f"windows-{n}-end"] = end
+    return data
+
+
+def overrides_rows(*rows):
+    """The date overrides inline: (date, start, end) rows ("" times: a day off)."""
+    data = {"overrides-TOTAL_FORMS": str(len(rows)), "overrides-INITIAL_FORMS": "0"}
+    for n, (date, start, end) in enumerate(rows):
+        data.update({f"overrides-{n}-date": date, f"overrides-{n}-start": start})
+        data[f"overrides-{n}-end"] = end
+    return data
 
 
 def questions(*rows):
@@ -54,7 +76,9 @@ def test_staff_creates_a_page_with_questions_inline(client_for, member_a, tenant
     assert response.status_code == 302, response.context["adminform"].form.errors
     page = BookingPage.objects.get()
     assert page.tenant == tenant_a  # stamped: the member's only tenant
-    assert page.weekdays == [0, 2]
+    hours = [(w.weekday, f"{w.start:%H:%M}", f"{w.end:%H:%M}") for w in page.windows.all()]
+    assert hours == [(0, "09:00", "12:00"), (0, "13:00", "17:00"), (2, "09:00", "12:00")]
+    assert page.buffer_after_minutes == 15 and page.daily_cap is None
     assert [(q.key, q.choices) for q in page.questions.all()] == [
         ("company", []),
         ("topic", ["Demo", "Support"]),
@@ -81,9 +105,52 @@ def test_question_definitions_are_validated(client_for, member_a, rows, message)
     assert not BookingPage.objects.exists()
 
 
-def test_page_day_must_start_before_it_ends(client_for, member_a):
-    response = client_for(member_a).post(ADD_PAGE, page_form(day_start="17:00", day_end="09:00"))
-    assert "The day must start before it ends." in response.content.decode()
+def test_new_page_form_offers_weekdays_nine_to_five(client_for, member_a):
+    html = client_for(member_a).get(ADD_PAGE).content.decode()
+    assert 'name="windows-TOTAL_FORMS" value="5"' in html
+    for n in range(5):
+        assert f'name="windows-{n}-start" value="09:00"' in html
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (windows(("0", "17:00", "09:00")), "A window must start before it ends."),
+        (
+            windows(("0", "09:00", "12:00"), ("0", "11:30", "13:00")),
+            "Monday: 09:00-12:00 overlaps 11:30-13:00",
+        ),
+        (
+            overrides_rows(("2030-01-07", "", ""), ("2030-01-07", "10:00", "11:00")),
+            "2030-01-07: a day off cannot also have hours",
+        ),
+        (
+            overrides_rows(("2030-01-07", "10:00", "12:00"), ("2030-01-07", "11:00", "13:00")),
+            "2030-01-07: 10:00-12:00 overlaps 11:00-13:00",
+        ),
+        (overrides_rows(("2030-01-07", "10:00", "")), "Give a start before the end"),
+    ],
+)
+def test_hours_are_validated(client_for, member_a, data, message):
+    response = client_for(member_a).post(ADD_PAGE, page_form(**data))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not BookingPage.objects.exists()
+
+
+def test_back_to_back_windows_and_a_day_off_are_accepted(client_for, member_a):
+    data = page_form(
+        **windows(("0", "09:00", "12:00"), ("0", "12:00", "13:00")),
+        **overrides_rows(("2030-01-07", "", ""), ("2030-01-08", "08:00", "09:00")),
+    )
+    response = client_for(member_a).post(ADD_PAGE, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    page = BookingPage.objects.get()
+    assert page.windows.count() == 2
+    assert [str(o) for o in page.overrides.all()] == [
+        "2030-01-07 day off",
+        "2030-01-08 08:00-09:00",
+    ]
 
 
 def test_page_admin_links_the_public_url(client_for, member_a, booking_page):
@@ -170,3 +237,37 @@ def test_question_model_refuses_choices_on_non_choice_kinds(booking_page):
     question = Question(page=booking_page, key="x", label="X", kind="number", choices=["a"])
     with pytest.raises(ValidationError, match="Only single and multiple choice"):
         question.full_clean()
+
+
+def posted_back(form) -> dict:
+    """A form's fields as the browser posts them back unchanged."""
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False or value == "":
+            continue
+        if isinstance(value, datetime.time):
+            value = f"{value:%H:%M}"
+        data[form.add_prefix(name)] = value
+    return data
+
+
+def test_saving_a_page_as_shown_keeps_its_hours_and_slots(client_for, member_a, booking_page):
+    """The change form posted back as rendered, its blank extra rows included."""
+    client = client_for(member_a)
+    url = reverse("admin:bookings_bookingpage_change", args=[booking_page.pk])
+    context = client.get(url).context
+    data = posted_back(context["adminform"].form)
+    for inline in context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        for form in formset.forms:
+            data.update(posted_back(form))
+    before = page_free_slots(booking_page)
+    response = client.post(url, data)
+    assert response.status_code == 302, [
+        i.formset.errors for i in response.context["inline_admin_formsets"]
+    ]
+    assert booking_page.windows.count() == 7
+    assert page_free_slots(booking_page) == before

@@ -9,7 +9,7 @@ from bookings import services
 from bookings.models import Booking
 from bookings.selectors import page_free_slots
 from bookings.services import Guest, SlotTaken, booking_submit
-from tests.factories import BookingPageFactory, TenantFactory
+from tests.factories import BookingPageFactory, MembershipFactory, TenantFactory
 
 
 def submit_concurrently(page, slot, *, count: int) -> list:
@@ -60,23 +60,70 @@ def test_concurrent_submits_for_one_slot_book_it_once(shared_page):
 def test_concurrent_submits_past_the_check_are_stopped_by_the_unique_index(
     shared_page, monkeypatch
 ):
-    """Both threads pass the service's overlap check before either inserts: only the
-    partial unique index can tell them apart, and the loser still gets SlotTaken."""
+    """Without the per-host lock (a writer that skips it), both threads pass the
+    availability check before either inserts: only the partial unique index can tell them
+    apart, and the loser still gets SlotTaken."""
     page = shared_page
     slot = page_free_slots(page)[0]
     both_checked = threading.Barrier(2, timeout=10)
-    real_overlaps = services.booking_overlaps
+    real_status = services.page_slot_status
     checks = []
 
-    def overlaps_then_wait(**kwargs):
-        result = real_overlaps(**kwargs)
+    def status_then_wait(*args, **kwargs):
+        result = real_status(*args, **kwargs)
         checks.append(result)
         if len(checks) <= 2:  # the first check of each thread
             both_checked.wait()
         return result
 
-    monkeypatch.setattr(services, "booking_overlaps", overlaps_then_wait)
+    monkeypatch.setattr(services, "_availability_lock", lambda page: None)
+    monkeypatch.setattr(services, "page_slot_status", status_then_wait)
     outcomes = submit_concurrently(page, slot, count=2)
-    assert checks[:2] == [False, False]
+    assert checks[:2] == ["free", "free"]
     assert sorted(type(o).__name__ for o in outcomes) == ["Booking", "SlotTaken"], outcomes
     assert Booking.objects.filter(page=page, starts_at=slot).count() == 1
+
+
+def test_concurrent_submits_on_two_pages_of_one_host_book_one_meeting(transactional_db):
+    """The unique index knows one page's slots only: the per-host lock keeps the host from
+    being booked twice at once through two pages."""
+    if connection.vendor != "postgresql":
+        pytest.fail("Concurrency tests need PostgreSQL: run the suite with `make test`.")
+    tenant = TenantFactory()
+    host = MembershipFactory(tenant=tenant).user
+    pages = [BookingPageFactory(tenant=tenant, host=host) for _ in range(2)]
+    slot = page_free_slots(pages[0])[0]
+    assert slot in page_free_slots(pages[1])
+    outcomes = submit_on_pages(pages, slot)
+    booked = [o for o in outcomes if isinstance(o, Booking)]
+    assert len(booked) == 1, outcomes
+    assert [type(o) for o in outcomes if o not in booked] == [SlotTaken], outcomes
+    assert Booking.objects.filter(page__host=host, starts_at=slot).count() == 1
+
+
+def submit_on_pages(pages, slot) -> list:
+    """One submit of `slot` per page, in parallel threads that start together."""
+    outcomes: list = [None] * len(pages)
+    start = threading.Barrier(len(pages), timeout=10)
+
+    def run(n: int) -> None:
+        try:
+            start.wait()
+            outcomes[n] = booking_submit(
+                page=pages[n],
+                slot=slot,
+                guest=Guest(name=f"Guest {n}", email=f"guest{n}@example.com"),
+                answers={},
+                url_params={},
+            )
+        except Exception as e:  # collected, asserted on below
+            outcomes[n] = e
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(pages))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes

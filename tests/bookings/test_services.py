@@ -100,12 +100,13 @@ def test_the_database_refuses_a_second_active_booking_of_a_slot(
     """Even past the service's own check (as in a race), the partial unique index refuses."""
     submit(booking_page, free_slot)
     calls = []
+    real_status = services.page_slot_status
 
-    def overlaps(**kwargs):  # the pre-check sees nothing; the re-check sees the truth
+    def status(*args, **kwargs):  # the check sees the slot free; the re-check sees the truth
         calls.append(kwargs)
-        return len(calls) > 1
+        return "free" if len(calls) == 1 else real_status(*args, **kwargs)
 
-    monkeypatch.setattr(services, "booking_overlaps", overlaps)
+    monkeypatch.setattr(services, "page_slot_status", status)
     with pytest.raises(SlotTaken):
         submit(booking_page, free_slot, guest=Guest(name="Bob", email="bob@example.com"))
     assert len(calls) == 2

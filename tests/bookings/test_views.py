@@ -1,5 +1,7 @@
 """The public booking page /<tenant>/<page>/, its confirmation and .ics."""
 
+import datetime
+import re
 import zoneinfo
 
 import icalendar
@@ -7,8 +9,10 @@ import pytest
 from django.urls import reverse
 
 from bookings.models import Booking, Question
+from bookings.picker import TZ_COOKIE
+from bookings.services import SLOT_TAKEN
 from bookings.url_params import MAX_PARAMS, MAX_VALUE_LENGTH
-from bookings.views import BOT_REFUSED, SLOT_TAKEN, TZ_COOKIE
+from bookings.views import BOT_REFUSED
 from tests.factories import BookingFactory, QuestionFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +21,22 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def url(booking_page):
     return booking_page.get_absolute_url()
+
+
+def shown_time(html: str, slot) -> str | None:
+    """The label of the time button that posts `slot`, e.g. "09:00 to 09:30", or None."""
+    found = re.search(
+        rf'<input type="radio" name="slot" id="(slot-\d+)" value="{re.escape(slot.isoformat())}"'
+        r'[^>]*><label for="\1">(\d\d:\d\d)<span class="vh"> to (\d\d:\d\d)</span>',
+        html,
+    )
+    return f"{found[2]} to {found[3]}" if found else None
+
+
+def local_time(slot, zone: str) -> str:
+    start = slot.astimezone(zoneinfo.ZoneInfo(zone))
+    end = (slot + datetime.timedelta(minutes=30)).astimezone(zoneinfo.ZoneInfo(zone))
+    return f"{start:%H:%M} to {end:%H:%M}"
 
 
 def form_data(free_slot, **overrides):
@@ -37,7 +57,7 @@ def test_page_shows_free_slots_questions_and_required_markers(client, url, free_
     assert response.status_code == 200
     html = response.content.decode()
     assert "Intro call" in html
-    assert f'value="{free_slot.isoformat()}"' in html
+    assert shown_time(html, free_slot) == local_time(free_slot, "Europe/Berlin")
     assert 'name="q-company"' in html and 'name="q-meeting_type"' in html
     assert '<label for="id_q-company" class="required">Company</label>' in html
     assert 'name="csrfmiddlewaretoken"' in html
@@ -53,18 +73,16 @@ def test_honeypot_is_hidden_from_people(client, url):
 def test_slots_are_shown_in_the_guests_zone_from_the_cookie(client, url, free_slot):
     client.cookies[TZ_COOKIE] = "America/New_York"
     html = client.get(url).content.decode()
-    local = free_slot.astimezone(zoneinfo.ZoneInfo("America/New_York"))
-    assert f"{local:%H:%M} to" in html
-    assert '<option value="America/New_York" selected>' in html
+    assert shown_time(html, free_slot) == local_time(free_slot, "America/New_York")
+    assert 'name="timezone" id="id_timezone" value="America/New_York"' in html
     assert "Intl.DateTimeFormat" not in html  # the zone is known: no need to detect it
 
 
 def test_page_zone_is_the_default_and_the_script_detects_the_guests(client, url, free_slot):
     html = client.get(url).content.decode()
-    local = free_slot.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
-    assert f"{local:%H:%M} to" in html
+    assert shown_time(html, free_slot) == local_time(free_slot, "Europe/Berlin")
     assert "Intl.DateTimeFormat" in html
-    assert '<option value="Europe/Berlin" selected>' in html
+    assert 'name="timezone" id="id_timezone" value="Europe/Berlin"' in html
 
 
 def test_update_times_reshows_the_page_in_the_chosen_zone_keeping_input(client, url, free_slot):
@@ -72,7 +90,7 @@ def test_update_times_reshows_the_page_in_the_chosen_zone_keeping_input(client, 
     response = client.post(url, data)
     html = response.content.decode()
     assert response.status_code == 200
-    assert f"{free_slot.astimezone(zoneinfo.ZoneInfo('Asia/Tokyo')):%H:%M} to" in html
+    assert shown_time(html, free_slot) == local_time(free_slot, "Asia/Tokyo")
     assert 'value="Ann typed this"' in html
     assert 'class="errorlist"' not in html
     assert response.cookies[TZ_COOKIE].value == "Asia/Tokyo"
@@ -106,7 +124,7 @@ def test_invalid_input_shows_errors_next_to_fields_and_keeps_input(client, url, 
     assert '<ul class="errorlist" id="id_email_error"><li>Enter a valid email address.' in html
     assert 'aria-invalid="true"' in html and 'aria-describedby="id_email_error"' in html
     assert 'value="Ann Kept"' in html and 'value="not-an-email"' in html
-    assert f'value="{free_slot.isoformat()}" selected' in html
+    assert f'value="{free_slot.isoformat()}" checked>' in html
     assert not Booking.objects.exists()
 
 
@@ -115,7 +133,7 @@ def test_a_slot_booked_meanwhile_gets_a_clear_message(client, url, free_slot, bo
     response = client.post(url, form_data(free_slot))
     assert response.status_code == 200
     assert SLOT_TAKEN.replace("'", "&#x27;") in response.content.decode()
-    assert f'value="{free_slot.isoformat()}"' not in response.content.decode()
+    assert shown_time(response.content.decode(), free_slot) is None
     assert Booking.objects.count() == 1
 
 

@@ -45,8 +45,8 @@ def test_demo_login_works(client):
 def test_demo_page_is_bookable_on_weekdays_with_varied_questions(client):
     call_command("demo_setup")
     page = BookingPage.objects.get(tenant__slug="demo", slug="intro-call")
-    assert page.weekdays == [0, 1, 2, 3, 4]
-    assert (page.day_start.hour, page.day_end.hour) == (9, 17)
+    hours = sorted((w.weekday, w.start.hour, w.end.hour) for w in page.windows.all())
+    assert hours == [(day, *span) for day in range(5) for span in ((9, 12), (13, 17))]
     questions = {q.key: q for q in page.questions.all()}
     assert questions["company"].required and questions["company"].kind == "text"
     assert questions["meeting_type"].choices == ["Demo", "Consultation", "Support"]

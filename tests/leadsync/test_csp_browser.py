@@ -144,14 +144,14 @@ def test_admin_mapping_pages_and_public_page_work_under_the_production_csp(
     page.context.clear_cookies()
     url = f"{base}{booking_page.get_absolute_url()}?LeadSource=Web"
     visit(page, url)
-    expect(page.get_by_label("Show times in")).to_have_value("America/New_York")
+    expect(page.get_by_label("Time zone")).to_have_value("America/New_York")
     assert page.locator(".hp").evaluate("e => getComputedStyle(e).position") == "absolute"
     page.get_by_label("Your name").fill("Ann Lee")
     with page.expect_navigation() as navigation:
         page.get_by_role("button", name="Book this time").click()
     check(page, navigation.value)
     expect(page.locator("#error-summary")).to_be_focused()
-    page.get_by_label("Time", exact=True).select_option(index=1)
+    page.locator("input[name=slot] + label").nth(1).click()  # the time buttons of a day
     page.get_by_label("Your email").fill("ann@example.com")
     page.get_by_label("Company").fill("Acme")
     with page.expect_navigation() as navigation:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from bookings.models import Booking, BookingPage, Tenant
+from bookings.models import AvailabilityWindow, Booking, BookingPage, Tenant
 from bookings.selectors import page_free_slots
 from bookings.services import Guest, api_key_create, booking_submit
 from integrations.connection.tokens import connection_token_refresh
@@ -148,9 +148,12 @@ def _page_create(
     """A bench page; a person page (the product's default target) when it has a `host`."""
     page = BookingPage.objects.create(
         tenant=tenant, slug=slug, title=f"Bench {slug}", duration_minutes=duration,
-        timezone="UTC", weekdays=weekdays, day_start=day[0], day_end=day[1],
-        horizon_days=horizon, min_notice_minutes=notice, host=host,
+        timezone="UTC", horizon_days=horizon, min_notice_minutes=notice, host=host,
     )  # fmt: skip
+    AvailabilityWindow.objects.bulk_create(
+        AvailabilityWindow(page=page, weekday=weekday, start=day[0], end=day[1])
+        for weekday in weekdays
+    )
     page.questions.create(key="company", label="Company", kind="text", required=True)
     if host is not None:
         target = SyncTarget.objects.create(
