@@ -47,7 +47,7 @@ from bookings.models import Booking
 from integrations import enqueue
 from integrations.connection import services as connection_services
 from integrations.delivery.claims import deliveries_reclaim_stale
-from integrations.delivery.selectors import DUE_STATUSES, RESENDABLE
+from integrations.delivery.selectors import DUE_STATUSES, RESENDABLE, deliveries_ready
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
 from integrations.salesforce.errors import SalesforceError, is_field_error
 
@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 Status = Delivery.Status
 
 NOT_CONNECTED = "NOT_CONNECTED"
+WAITING_FOR_POST = "WAITING_FOR_POST"  # write-backs whose post failed (write_backs.py)
 PUSH_TASK = "integrations.delivery_push"  # integrations.delivery.tasks.delivery_push
 # How long "a push is queued" holds without the push starting (a lost message): then the
 # next booking enqueues another. The sweeper enqueues regardless.
@@ -153,8 +154,11 @@ def deliveries_resend(
 def deliveries_release_held(*, connection: SalesforceConnection) -> int:
     """Held deliveries of `connection` -> pending, due now (after a reconnect). Returns
     how many; the push is enqueued on commit."""
-    count = Delivery.objects.filter(connection=connection, status=Status.HELD).update(
-        **_queued_now()
+    # Write-backs waiting for their post stay held: the post's sending releases them.
+    count = (
+        Delivery.objects.filter(connection=connection, status=Status.HELD)
+        .exclude(last_error_code=WAITING_FOR_POST)
+        .update(**_queued_now())
     )
     if count:
         push_enqueue_on_commit([connection.pk])
@@ -270,7 +274,9 @@ def deliveries_sweep() -> list[int]:
     ):
         deliveries_release_held(connection=connection)
     due = (
-        Delivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now())
+        Delivery.objects.filter(
+            deliveries_ready(), status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now()
+        )
         .values_list("connection_id", flat=True)
         .distinct()
     )
