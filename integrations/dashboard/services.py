@@ -22,9 +22,9 @@ from bookings.selectors import page_free_slots
 from bookings.services import Guest, booking_submit
 from integrations import enqueue
 from integrations.dashboard.onboarding import TEST_GUEST_EMAIL, TEST_GUEST_NAME
+from integrations.delivery.outcomes import write_backs_hold_for_posts
 from integrations.delivery.selectors import RESENDABLE
 from integrations.delivery.services import deliveries_resend
-from integrations.delivery.write_backs import write_backs_hold_for_posts
 from integrations.mappings.selectors import sample_answers
 from integrations.models import Delivery, DeliveryAttempt, ResendJob
 

@@ -10,6 +10,8 @@ written back while the claim still holds. DESIGN.md "Error classes":
   message and fields.
 
     outcomes_record(claim, entries, report) -> None
+    write_backs_hold_for_posts(*, post_ids) -> int     posts failed / dismissed: held
+    write_backs_release_for_posts(*, post_ids) -> int  posts sent: their turn
     delivery_retry_delay(retries) -> float | None
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,8 +27,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.delivery import write_backs
 from integrations.delivery.claims import Claim
+from integrations.delivery.selectors import WAITING_FOR_POST, WAITING_FOR_POST_MESSAGE
 from integrations.models import Delivery, DeliveryAttempt
 from integrations.models.bulk import rows_update
 from integrations.salesforce.errors import Kind, SalesforceError
@@ -168,12 +171,8 @@ def _outcomes_write(
         rows_update(others, RESULT_FIELDS)
         # A post decides its write-backs' turn: sent, they go; failed, they wait held.
         posts = [d for d, _, _ in entries if d.pk in ours and not d.is_write_back]
-        write_backs.write_backs_release_for_posts(
-            post_ids=[d.pk for d in posts if d.status == Status.SENT]
-        )
-        write_backs.write_backs_hold_for_posts(
-            post_ids=[d.pk for d in posts if d.status == Status.FAILED]
-        )
+        write_backs_release_for_posts(post_ids=[d.pk for d in posts if d.status == Status.SENT])
+        write_backs_hold_for_posts(post_ids=[d.pk for d in posts if d.status == Status.FAILED])
         # A claim taken back meanwhile belongs to another worker, which logs its own try.
         # A late success is still logged (a record was written), marked as not applied;
         # a late failure is not (alerts would count a failure for a delivery sent since).
@@ -284,3 +283,44 @@ def write_back_summary(steps: dict) -> str:
             fields = f": {', '.join(done['fields'])}" if done.get("fields") else ""
             parts.append(f"{done.get('object')} {done.get('id')} {done['done']}{fields}.")
     return " ".join(parts) or steps.get("note") or "Nothing to write."
+
+
+# -- a post decides its write-backs' turn ---------------------------------------------
+
+
+def write_backs_hold_for_posts(*, post_ids: Iterable[int]) -> int:
+    """The posts `post_ids` failed or were dismissed: their pending / retrying
+    write-backs are held (WAITING_FOR_POST). Returns how many."""
+    return Delivery.objects.filter(
+        kind=Delivery.Kind.WRITE_BACK,
+        post_id__in=list(post_ids),
+        status__in=(Status.PENDING, Status.RETRYING),
+    ).update(
+        status=Status.HELD,
+        next_attempt_at=None,
+        last_error_code=WAITING_FOR_POST,
+        last_error_message=WAITING_FOR_POST_MESSAGE,
+        last_error_fields=[],
+        updated_at=timezone.now(),
+    )
+
+
+def write_backs_release_for_posts(*, post_ids: Iterable[int]) -> int:
+    """The posts `post_ids` are sent: their write-backs held WAITING_FOR_POST are due
+    now. Returns how many."""
+    rows = Delivery.objects.filter(
+        kind=Delivery.Kind.WRITE_BACK,
+        post_id__in=list(post_ids),
+        status=Status.HELD,
+        last_error_code=WAITING_FOR_POST,
+    )
+    # No push to enqueue: the push recording the post drains what is due next.
+    return rows.update(
+        status=Status.PENDING,
+        retries=0,
+        next_attempt_at=timezone.now(),
+        last_error_code="",
+        last_error_message="",
+        last_error_fields=[],
+        updated_at=timezone.now(),
+    )

@@ -21,6 +21,12 @@ Status = Delivery.Status
 DUE_STATUSES = (Status.PENDING, Status.RETRYING)
 #: What staff may queue again: everything that is neither on its way nor done.
 RESENDABLE = (Status.FAILED, Status.HELD, Status.RETRYING, Status.DISMISSED)
+#: Write-backs held because their post failed or was dismissed (no record to change).
+WAITING_FOR_POST = "WAITING_FOR_POST"
+WAITING_FOR_POST_MESSAGE = (
+    "Held: the booking's post to Salesforce did not go through, so there is no record to "
+    "change yet. It is sent by itself once the post is resent and sent."
+)
 #: A write-back in one of these keeps the later write-backs of its post waiting.
 OPEN_STATUSES = (Status.PENDING, Status.SENDING, Status.RETRYING, Status.HELD)
 

@@ -47,7 +47,12 @@ from bookings.models import Booking
 from integrations import enqueue
 from integrations.connection import services as connection_services
 from integrations.delivery.claims import deliveries_reclaim_stale
-from integrations.delivery.selectors import DUE_STATUSES, RESENDABLE, deliveries_ready
+from integrations.delivery.selectors import (
+    DUE_STATUSES,
+    RESENDABLE,
+    WAITING_FOR_POST,
+    deliveries_ready,
+)
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
 from integrations.salesforce.errors import SalesforceError, is_field_error
 
@@ -55,7 +60,6 @@ logger = logging.getLogger(__name__)
 Status = Delivery.Status
 
 NOT_CONNECTED = "NOT_CONNECTED"
-WAITING_FOR_POST = "WAITING_FOR_POST"  # write-backs whose post failed (write_backs.py)
 PUSH_TASK = "integrations.delivery_push"  # integrations.delivery.tasks.delivery_push
 # How long "a push is queued" holds without the push starting (a lost message): then the
 # next booking enqueues another. The sweeper enqueues regardless.

@@ -5,10 +5,9 @@ posts (integrations.delivery.push), built by integrations.delivery.write_back_bu
     write_backs_create_for_change(*, change: BookingChange) -> list[Delivery]
         The outbox: one write-back per post delivery of the booking (in the change's
         transaction); earlier unsent write-backs it makes pointless are superseded.
-    write_backs_hold_for_posts(*, post_ids) -> int
-        The posts failed or were dismissed: their unsent write-backs are held, saying so.
-    write_backs_release_for_posts(*, post_ids) -> int
-        The posts are sent: their write-backs held for them are due now.
+
+When a post fails (or is dismissed) its unsent write-backs are held (WAITING_FOR_POST);
+when it is sent they are due (outcomes.write_backs_hold_for_posts / _release_for_posts).
 
 Order (selectors.deliveries_due): a write-back is due only once its post is sent and
 no earlier write-back of the same post is still open (pending, sending, retrying, held).
@@ -17,24 +16,19 @@ no earlier write-back of the same post is still open (pending, sending, retrying
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import BookingChange
 from integrations.delivery import services
+from integrations.delivery.selectors import WAITING_FOR_POST, WAITING_FOR_POST_MESSAGE
 from integrations.models import Delivery
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 ChangeKind = BookingChange.Kind
 
-WAITING_FOR_POST = services.WAITING_FOR_POST
-WAITING_FOR_POST_MESSAGE = (
-    "Held: the booking's post to Salesforce did not go through, so there is no record to "
-    "change yet. It is sent by itself once the post is resent and sent."
-)
 SUPERSEDED = "SUPERSEDED"
 
 #: Not sent yet, and not on its way: what a later change may supersede.
@@ -120,45 +114,4 @@ def _supersede(change: BookingChange, post_ids: list[int], now) -> int:
     )
     if count:
         logger.info("Write-backs superseded: booking=%s by change=%s", change.booking_id, change.pk)
-    return count
-
-
-def write_backs_hold_for_posts(*, post_ids: Iterable[int]) -> int:
-    """The posts `post_ids` failed or were dismissed: their pending / retrying
-    write-backs are held (WAITING_FOR_POST). Returns how many."""
-    return Delivery.objects.filter(
-        kind=Delivery.Kind.WRITE_BACK,
-        post_id__in=list(post_ids),
-        status__in=(Status.PENDING, Status.RETRYING),
-    ).update(
-        status=Status.HELD,
-        next_attempt_at=None,
-        last_error_code=WAITING_FOR_POST,
-        last_error_message=WAITING_FOR_POST_MESSAGE,
-        last_error_fields=[],
-        updated_at=timezone.now(),
-    )
-
-
-def write_backs_release_for_posts(*, post_ids: Iterable[int]) -> int:
-    """The posts `post_ids` are sent: their write-backs held WAITING_FOR_POST are due
-    now (the push enqueued on commit). Returns how many."""
-    rows = Delivery.objects.filter(
-        kind=Delivery.Kind.WRITE_BACK,
-        post_id__in=list(post_ids),
-        status=Status.HELD,
-        last_error_code=WAITING_FOR_POST,
-    )
-    connection_ids = sorted(set(rows.values_list("connection_id", flat=True)))
-    count = rows.update(
-        status=Status.PENDING,
-        retries=0,
-        next_attempt_at=timezone.now(),
-        last_error_code="",
-        last_error_message="",
-        last_error_fields=[],
-        updated_at=timezone.now(),
-    )
-    if count:
-        services.push_enqueue_on_commit(connection_ids)
     return count
