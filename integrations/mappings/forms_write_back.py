@@ -51,6 +51,8 @@ class WriteBackFieldForm(forms.ModelForm):
         if current and current not in offered:
             choices.append((current, f"{current} (not in the loaded list)"))
         self.fields["sf_field"].choices = choices
+        if self.context.errors:  # why a heading is missing from the list
+            self.fields["sf_field"].help_text = " ".join(self.context.errors)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
