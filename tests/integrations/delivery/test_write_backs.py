@@ -305,3 +305,59 @@ def test_deleting_an_event_already_deleted_counts_as_done(sf_emulator, sf_connec
     write_back = fresh(write_back)
     assert write_back.status == Status.SENT
     assert write_back.steps["event"]["done"] == "already deleted in Salesforce"
+
+
+def test_a_thousand_write_backs_queued_at_once_go_out_in_at_most_ten_calls(
+    sf_emulator, sf_connection
+):
+    """1,000 cancellations of bookings whose posts are sent (their Events made through
+    the REST API beforehand, outside the count): five Collections PATCH calls of 200, as
+    the emulator's own counters say, and every Event marked once."""
+    from django.db import transaction
+
+    from integrations.connection.tokens import client_for
+
+    page = person_page(sf_connection)
+    target = page.sync_targets.get()
+    client = client_for(sf_connection)
+    bookings = BookingFactory.create_batch(1000, page=page)
+    event_ids = []
+    for start in range(0, 1000, 200):
+        created = client.collection_create(
+            [
+                {"attributes": {"type": "Event"}, "Subject": f"Meeting {b.pk}",
+                 "StartDateTime": sf_time(b.starts_at) + "Z",
+                 "EndDateTime": sf_time(b.ends_at) + "Z"}
+                for b in bookings[start : start + 200]
+            ]
+        )  # fmt: skip
+        event_ids += [result.id for result in created]
+    Delivery.objects.bulk_create(
+        Delivery(
+            booking=b,
+            target=target,
+            connection=sf_connection,
+            sobject="Lead",
+            status=Status.SENT,
+            event_id=event_id,
+            sf_record_id="00Q000000000001AAA",
+            person_object="Lead",
+            sent_at=timezone.now(),
+        )  # fmt: skip
+        for b, event_id in zip(bookings, event_ids, strict=True)
+    )
+    with transaction.atomic():  # queued at once: every write-back is due when the push runs
+        for booking in bookings:
+            booking_cancel(booking=booking, reason="")
+    before = emulator_state(sf_emulator)["api_calls"]
+
+    push(sf_connection)
+
+    after = emulator_state(sf_emulator)["api_calls"]
+    used = {kind: n - before.get(kind, 0) for kind, n in after.items() if n - before.get(kind, 0)}
+    assert sum(used.values()) <= 10
+    assert sum(used.values()) == 5, used  # ceil(1000 / 200) updates, nothing else
+    assert Delivery.objects.filter(kind=Kind.WRITE_BACK, status=Status.SENT).count() == 1000
+    marked = [e for e in records(sf_emulator, "Event") if e["Id"] in set(event_ids)]
+    assert len(marked) == 1000
+    assert all(e["Subject"].startswith("Cancelled: ") for e in marked)
