@@ -343,7 +343,7 @@ def test_a_thousand_write_backs_queued_at_once_go_out_in_at_most_ten_calls(
             sf_record_id="00Q000000000001AAA",
             person_object="Lead",
             sent_at=timezone.now(),
-        )  # fmt: skip
+        )
         for b, event_id in zip(bookings, event_ids, strict=True)
     )
     with transaction.atomic():  # queued at once: every write-back is due when the push runs
