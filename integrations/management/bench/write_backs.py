@@ -60,13 +60,17 @@ def write_backs(ctx: Context, out) -> list[Row]:
         with transaction.atomic():  # all queued at once: due together when the push runs
             for booking in Booking.objects.filter(uid__in=uids).order_by("pk"):
                 booking_cancel(booking=booking, reason="Bench: plans changed")
-        seconds = _wait(count, timeout=ctx.opts["drain_timeout"], began=began)
+        committed = time.monotonic()
+        seconds = _wait(count, timeout=ctx.opts["drain_timeout"], began=committed)
         calls1 = emulator.admin("GET", "state")["api_calls"]
         used = {k: n - calls0.get(k, 0) for k, n in calls1.items() if n - calls0.get(k, 0)}
         events = emulator.admin("GET", "records/Event")
     finally:
         ctx.end()
-    row = _row(count, seconds, used, events, uids, posts_seconds=posts.seconds)
+    row = _row(
+        count, seconds, used, events, uids,
+        posts_seconds=posts.seconds, cancel_seconds=committed - began,
+    )  # fmt: skip
     out(row)
     return [row]
 
@@ -91,6 +95,7 @@ def _row(
     uids: list[str],
     *,
     posts_seconds: float | None,
+    cancel_seconds: float,
 ) -> Row:
     key = data.KEY_FIELD
     by_booking: dict[str, list[dict]] = {}
@@ -113,7 +118,8 @@ def _row(
     calls = sum(used.values())
     note = (
         f"{len(marked)} Events marked cancelled; write-backs {statuses}; calls: {used}; "
-        f"posts drained first in {posts_seconds or math.nan:.1f} s"
+        f"posts drained first in {posts_seconds or math.nan:.1f} s; the cancellations took "
+        f"{cancel_seconds:.1f} s to save (not in s)"
     )
     if not seconds:
         note += " NOT DRAINED"
