@@ -118,7 +118,7 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         if self.kind == self.Kind.WRITE_BACK:
-            return f"Booking {self.booking_id} write-back → {self.sobject} ({self.status})"
+            return f"Write-back {self.pk} ({self.status})"
         return f"Booking {self.booking_id} → {self.sobject} ({self.status})"
 
     @property

@@ -38,7 +38,7 @@ def test_the_posts_page_lists_each_changes_write_back_superseded_and_sent(
     html = client_for(admin_a).get(page_of(post)).content.decode()
 
     assert 'id="delivery-write-backs"' in html
-    assert html.count("Attempts and operations") == 2
+    assert html.count(">Write-back #") == 2
     assert "Superseded" in html and "Superseded by a later change" in html
     assert page_of(first) in html and page_of(second) in html
     second_html = client_for(admin_a).get(page_of(second)).content.decode()
