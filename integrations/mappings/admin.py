@@ -74,7 +74,7 @@ class WriteBackFieldInline(TenantScopedInlineMixin, LabelledTabularInline):
     formset = WriteBackFieldFormSet
     extra = 1
     fields = ["change", "applies_to", "sf_field", "value"]
-    verbose_name = "field a change sets"
+    verbose_name = "write-back field"
     verbose_name_plural = (
         "Fields a change sets (cancelled, no-show, completed; only fields the connected "
         "user may update)"
