@@ -119,3 +119,49 @@ def test_another_tenants_staff_see_no_write_back(
     assert "Write-back: cancelled" not in listing and post.booking.guest_email not in listing
     booking_url = reverse("admin:bookings_booking_change", args=[post.booking_id])
     assert client_for(admin_b).get(booking_url).status_code in (302, 404)
+
+
+def test_a_cancel_before_the_post_is_sent_shows_it_waits_then_follows_the_policy(
+    sf_emulator, sf_connection, admin_a, client_for
+):
+    page = person_page(sf_connection)
+    page.sync_targets.update(cancel_action=SyncTarget.CancelAction.DELETE)
+    post = book(sf_connection, page)
+    booking_cancel(booking=post.booking, reason="Double-booked")
+    [write_back] = write_backs(post)
+
+    html = client_for(admin_a).get(page_of(write_back)).content.decode()
+    assert 'id="write-back-waits"' in html and "(pending now)" in html
+    assert (
+        "waits for this post to be sent" in client_for(admin_a).get(page_of(post)).content.decode()
+    )
+    deliveries_push(connection_id=sf_connection.pk)
+
+    post, write_back = fresh(post), fresh(write_back)
+    assert (post.status, write_back.status) == (Status.SENT, Status.SENT)
+    assert not [e for e in records(sf_emulator, "Event") if e["Id"] == post.event_id]
+    assert (
+        'id="write-back-waits"' not in client_for(admin_a).get(page_of(write_back)).content.decode()
+    )
+
+
+def test_dismissing_a_failed_post_holds_its_write_backs_saying_why(
+    sf_emulator, sf_connection, admin_a, client_for
+):
+    page = person_page(sf_connection)
+    post = book(sf_connection, page)
+    booking_cancel(booking=post.booking)
+    Delivery.objects.filter(pk=post.pk).update(status=Status.FAILED, next_attempt_at=None)
+    [write_back] = write_backs(post)
+    assert fresh(write_back).status == Status.PENDING  # created before the post failed
+
+    response = client_for(admin_a).post(
+        reverse("admin:integrations_delivery_dismiss", args=[post.pk]), {"reason": "Test data"}
+    )
+
+    assert response.status_code == 302
+    assert fresh(post).status == Status.DISMISSED
+    assert (fresh(write_back).status, write_back.last_error_code) == (
+        Status.HELD,
+        "WAITING_FOR_POST",
+    )

@@ -263,6 +263,7 @@ def test_a_write_back_is_not_sent_before_its_post(sf_emulator, sf_connection):
     from integrations.delivery.selectors import deliveries_due
 
     assert list(deliveries_due(connection_id=sf_connection.pk)) == [post]
+    assert write_back.status == Status.PENDING  # visible on its page as waiting (dashboard)
     push(sf_connection)
 
     post, write_back = fresh(post), fresh(write_back)
