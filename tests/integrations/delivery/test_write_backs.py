@@ -362,3 +362,33 @@ def test_a_thousand_write_backs_queued_at_once_go_out_in_at_most_ten_calls(
     marked = [e for e in records(sf_emulator, "Event") if e["Id"] in set(event_ids)]
     assert len(marked) == 1000
     assert all(e["Subject"].startswith("Cancelled: ") for e in marked)
+
+
+def test_a_write_back_refused_with_503_retries_on_the_schedule_and_lands_once(
+    sf_emulator, sf_connection
+):
+    page = person_page(sf_connection)
+    post = book(sf_connection, page)
+    push(sf_connection)
+    post = fresh(post)
+    new_start = page_free_slots(page)[3]
+    booking_reschedule(booking=post.booking, slot=new_start)
+    [write_back] = write_backs(post)
+    emulator_faults(sf_emulator, fail_next=["503"])
+
+    push(sf_connection)
+    write_back = fresh(write_back)
+    assert (write_back.status, write_back.last_error_code) == (
+        Status.RETRYING,
+        "SERVER_UNAVAILABLE",
+    )
+    assert write_back.next_attempt_at > timezone.now()
+    Delivery.objects.filter(pk=write_back.pk).update(next_attempt_at=timezone.now())
+    push(sf_connection)
+
+    write_back = fresh(write_back)
+    assert write_back.status == Status.SENT
+    assert [a.outcome for a in write_back.attempt_log.order_by("started_at")] == ["retry", "sent"]
+    meetings = [e for e in records(sf_emulator, "Event") if e.get("WhoId") == post.sf_record_id]
+    assert [m["Id"] for m in meetings] == [post.event_id]
+    assert meetings[0]["StartDateTime"].startswith(sf_time(new_start))
