@@ -392,3 +392,26 @@ def test_a_write_back_refused_with_503_retries_on_the_schedule_and_lands_once(
     meetings = [e for e in records(sf_emulator, "Event") if e.get("WhoId") == post.sf_record_id]
     assert [m["Id"] for m in meetings] == [post.event_id]
     assert meetings[0]["StartDateTime"].startswith(sf_time(new_start))
+
+
+def test_a_change_the_policy_leaves_alone_is_sent_without_a_call_and_says_so(
+    sf_emulator, sf_connection
+):
+    page = person_page(sf_connection)
+    page.sync_targets.update(reschedule_action=SyncTarget.RescheduleAction.LEAVE)
+    post = book(sf_connection, page)
+    push(sf_connection)
+    post = fresh(post)
+    before = api_calls(sf_emulator)
+    old_start = event(sf_emulator, post.event_id)["StartDateTime"]
+
+    booking_reschedule(booking=post.booking, slot=page_free_slots(page)[3])
+    push(sf_connection)
+
+    [write_back] = write_backs(post)
+    write_back = fresh(write_back)
+    assert write_back.status == Status.SENT
+    assert write_back.payload == {"ops": []}
+    assert api_calls(sf_emulator) == before
+    assert "leaves the Event at the old time" in write_back.attempt_log.get().message
+    assert event(sf_emulator, post.event_id)["StartDateTime"] == old_start
