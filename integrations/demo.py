@@ -14,6 +14,7 @@ from integrations.models import (
     SalesforceUserLink,
     SObjectSchema,
     SyncTarget,
+    WriteBackField,
 )
 from integrations.salesforce.emulator.org import ORG_ID, USER_ID, USERNAME, Org
 
@@ -129,8 +130,33 @@ def demo_target_setup(demo: DemoTenant, connection: SalesforceConnection, org: O
             )
             for sf_field, kind, key, constant, policy in DEMO_MAPPINGS
         )
+        demo_write_back_setup(target)
         mappings.target_check(target=target)
     return target
+
+
+#: The demo's write-back policy: a cancelled meeting stays in Salesforce marked (subject
+#: prefix and status), the Lead says why; a no-show or a completed meeting is marked too.
+DEMO_WRITE_BACK_FIELDS = [
+    ("cancelled", "event", "Meeting_Status__c", "Cancelled"),
+    ("cancelled", "person", "Meeting_Status__c", "Cancelled"),
+    ("no_show", "event", "Meeting_Status__c", "No-show"),
+    ("no_show", "person", "Meeting_Status__c", "No-show"),
+    ("completed", "event", "Meeting_Status__c", "Completed"),
+]
+
+
+def demo_write_back_setup(target: SyncTarget) -> None:
+    """Cancel: keep the Event marked "Cancelled: " with a status, the reason on the Lead;
+    reschedule: move the Event; no-show / completed: the status on the Event (and Lead)."""
+    target.cancel_action = SyncTarget.CancelAction.MARK
+    target.reschedule_action = SyncTarget.RescheduleAction.MOVE
+    target.cancel_reason_field = "Cancel_Reason__c"
+    target.save(update_fields=["cancel_action", "reschedule_action", "cancel_reason_field"])
+    WriteBackField.objects.bulk_create(
+        WriteBackField(target=target, change=change, applies_to=on, sf_field=name, value=value)
+        for change, on, name, value in DEMO_WRITE_BACK_FIELDS
+    )
 
 
 @transaction.atomic

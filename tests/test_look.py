@@ -58,9 +58,57 @@ def staff_world(tenant_a, admin_a):
         ends_at=booking.ends_at, sequence=0,
     )  # fmt: skip
     GuestEmailFactory(booking=booking, status="failed", last_error="(550) No such user here")
+    SObjectSchemaFactory(connection=connection, sobject="Event")
+    post, write_back = _post_with_write_backs(page, connection)
     return {
         "page": page, "connection": connection, "delivery": deliveries[0], "booking": booking,
+        "post": post, "write_back": write_back,
     }  # fmt: skip
+
+
+def _post_with_write_backs(page, connection):
+    """A sent post whose booking was moved twice (the first move superseded) and then
+    cancelled, the cancel failing on an Event deleted in Salesforce."""
+    target = page.sync_targets.get()
+    booking = BookingFactory(page=page)
+    post = Delivery.objects.create(
+        booking=booking, target=target, connection=connection, sobject="Lead", status="sent",
+        sf_record_id="00Q000000000001AAA", event_id="00U000000000001AAA",
+    )  # fmt: skip
+    rows = []
+    for kind, status, code, message in [
+        ("rescheduled", "superseded", "SUPERSEDED", "Superseded by a later change."),
+        ("rescheduled", "sent", "", ""),
+        ("cancelled", "failed", "ENTITY_IS_DELETED", "The Event 00U000000000001AAA was deleted "
+         "in Salesforce: there is nothing left to change."),
+    ]:  # fmt: skip
+        change = BookingChange.objects.create(
+            booking=booking, kind=kind, actor="guest", reason="Plans changed",
+            previous_starts_at=booking.starts_at, starts_at=booking.starts_at,
+            ends_at=booking.ends_at, sequence=len(rows) + 1,
+        )  # fmt: skip
+        ops = [{"step": "event", "sobject": "Event", "record_id": post.event_id,
+                "action": "update", "fields": {"Subject": "Cancelled: Intro call"}}]  # fmt: skip
+        rows.append(
+            Delivery.objects.create(
+                booking=booking,
+                target=target,
+                connection=connection,
+                sobject="Lead",
+                kind="write_back",
+                change=change,
+                post=post,
+                status=status,
+                last_error_code=code,
+                last_error_message=message,
+                payload={"ops": ops},
+            )
+        )
+    DeliveryAttempt.objects.create(
+        delivery=rows[-1], started_at=rows[-1].created_at, outcome="failed",
+        operation="write-back: update", error_code="ENTITY_IS_DELETED", message=message,
+    )  # fmt: skip
+    return post, rows[-1]
 
 
 def signed_in_context(browser, live_server, user, width: int):
@@ -111,6 +159,8 @@ def look(browser, live_server, user, name: str, path: str) -> dict[str, list[str
         ("failed-posts", "/admin/integrations/delivery/summary/"),
         ("deliveries", "/admin/integrations/delivery/"),
         ("delivery", "delivery"),
+        ("post-with-write-backs", "post"),
+        ("write-back", "write-back"),
         ("preview", "preview"),
         ("booking", "booking"),
         ("guest-emails", "/admin/bookings/guestemail/"),
@@ -133,13 +183,18 @@ def test_staff_pages_fit_the_window_and_pass_axe(
         "delivery": reverse(
             "admin:integrations_delivery_change", args=[staff_world["delivery"].pk]
         ),
+        "post": reverse("admin:integrations_delivery_change", args=[staff_world["post"].pk]),
+        "write-back": reverse(
+            "admin:integrations_delivery_change", args=[staff_world["write_back"].pk]
+        ),
         "preview": reverse(
             "admin:integrations_synctarget_preview",
             args=[staff_world["page"].sync_targets.get().pk],
         ),
         "booking": reverse("admin:bookings_booking_change", args=[staff_world["booking"].pk]),
     }
-    assert look(browser, live_server, admin_a, name, paths.get(path, path)) == {}
+    problems = look(browser, live_server, admin_a, name, paths.get(path, path))
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, vs in problems.items() for v in vs)
 
 
 def test_sign_in_and_public_booking_page_fit_and_pass_axe(browser, live_server, staff_world):

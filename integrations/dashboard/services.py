@@ -21,6 +21,7 @@ from bookings.models import Booking, BookingPage
 from bookings.selectors import page_free_slots
 from bookings.services import Guest, booking_submit
 from integrations.dashboard.onboarding import TEST_GUEST_EMAIL, TEST_GUEST_NAME
+from integrations.delivery.outcomes import write_backs_hold_for_posts
 from integrations.delivery.selectors import RESENDABLE
 from integrations.delivery.services import deliveries_resend
 from integrations.mappings.selectors import sample_answers
@@ -50,6 +51,9 @@ def deliveries_dismiss(
         raise ValueError("A reason is required to dismiss deliveries.")
     now = now or timezone.now()
     queryset = Delivery.objects.filter(pk__in=deliveries.values("pk"), status__in=DISMISSABLE)
+    posts = list(queryset.filter(kind=Delivery.Kind.POST).values_list("pk", flat=True))
+    # Their write-backs cannot go out before the post does: held, saying so.
+    write_backs_hold_for_posts(post_ids=posts)
     return queryset.update(
         status=Status.DISMISSED,
         next_attempt_at=None,

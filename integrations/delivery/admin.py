@@ -31,11 +31,25 @@ class DeliveryInline(TenantScopedInlineMixin, LabelledTabularInline):
     can_delete = False
     verbose_name = "Salesforce delivery"
     verbose_name_plural = "Salesforce deliveries"
-    fields = ["sobject", "status", "record", "attempts", "last_error", "sent_at", "details"]
+    fields = [
+        "sobject", "what", "status", "record", "attempts", "last_error", "sent_at", "details",
+    ]  # fmt: skip
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("connection")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("connection", "change")
+            .order_by("kind", "change_id", "pk")  # the post, then its write-backs in order
+        )
+
+    @admin.display(description="What")
+    def what(self, delivery: Delivery) -> str:
+        """The post, or the write-back of which change (its history is on this page)."""
+        if delivery.is_write_back and delivery.change_id:
+            return f"Write-back: {delivery.change.get_kind_display().lower()}"
+        return "Post"
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -54,7 +54,8 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
     with transaction.atomic():
         ids = list(
             deliveries_due(connection_id=connection_id, now=now)
-            .select_for_update(skip_locked=True)
+            # Only the deliveries: a write-back's due-ness reads its post, not locks it.
+            .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
@@ -69,7 +70,8 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
             )
     deliveries = list(
         Delivery.objects.filter(pk__in=ids, claim_token=token)
-        .select_related("booking__page__tenant", "target")
+        .select_related("booking__page__tenant", "target", "post", "change")
+        .prefetch_related("target__write_back_fields")
         .order_by("pk")
     )
     return Claim(token=token, deliveries=deliveries)

@@ -10,6 +10,8 @@ written back while the claim still holds. DESIGN.md "Error classes":
   message and fields.
 
     outcomes_record(claim, entries, report) -> None
+    write_backs_hold_for_posts(*, post_ids) -> int     posts failed / dismissed: held
+    write_backs_release_for_posts(*, post_ids) -> int  posts sent: their turn
     delivery_retry_delay(retries) -> float | None
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -25,11 +28,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.delivery.claims import Claim
+from integrations.delivery.selectors import WAITING_FOR_POST, WAITING_FOR_POST_MESSAGE
 from integrations.models import Delivery, DeliveryAttempt
 from integrations.models.bulk import rows_update
 from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.person_push import PersonOutcome
 from integrations.salesforce.push import PushOutcome
+from integrations.salesforce.write_back import WriteBackOutcome
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -39,7 +44,7 @@ REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
 JITTER = 0.2  # ± share of each retry delay, so retries of one outage spread out
 
 #: (delivery, outcome, freshly built payload or None)
-Entry = tuple[Delivery, PushOutcome | PersonOutcome, dict | None]
+Entry = tuple[Delivery, PushOutcome | PersonOutcome | WriteBackOutcome, dict | None]
 
 RESULT_FIELDS = [
     "status", "claim_token", "updated_at", "payload", "sf_record_id", "sent_at",
@@ -48,6 +53,8 @@ RESULT_FIELDS = [
 ]  # fmt: skip
 #: What a sent person delivery stores beside the record id (steps, the Event).
 PERSON_FIELDS = ["sf_record_id", "payload", "steps", "event_id", "person_object"]
+#: What a sent write-back stores: the record it changed first, what it sent and did.
+WRITE_BACK_FIELDS = ["sf_record_id", "payload", "steps"]
 
 
 @dataclass
@@ -88,7 +95,10 @@ def outcomes_record(claim: Claim, entries: list[Entry], report: PushReport) -> N
 
 
 def _outcome_apply(
-    delivery: Delivery, outcome: PushOutcome | PersonOutcome, payload: dict | None, now: datetime
+    delivery: Delivery,
+    outcome: PushOutcome | PersonOutcome | WriteBackOutcome,
+    payload: dict | None,
+    now: datetime,
 ) -> DeliveryAttempt:
     """Set the outcome on the (unsaved) delivery; return its attempt row."""
     error = outcome.error
@@ -101,6 +111,8 @@ def _outcome_apply(
         delivery.sf_record_id = outcome.record_id or delivery.sf_record_id
         delivery.person_object = outcome.person_object or delivery.person_object
         delivery.event_id = outcome.event_id or delivery.event_id
+    if isinstance(outcome, WriteBackOutcome):
+        delivery.steps = outcome.steps  # operations done are not sent again
     if error is None:
         attempt_outcome = Outcome.SENT
         delivery.status, delivery.sent_at, delivery.next_attempt_at = Status.SENT, now, None
@@ -150,11 +162,17 @@ def _outcomes_write(
         )  # fmt: skip
         fresh = {d.pk for d, _, payload in entries if payload is not None}
         people = {d.pk for d, o, _ in entries if isinstance(o, PersonOutcome)}
-        plain = [d for d in sent if d.pk not in people]
+        changes = {d.pk for d, o, _ in entries if isinstance(o, WriteBackOutcome)}
+        plain = [d for d in sent if d.pk not in people | changes]
         rows_update([d for d in plain if d.pk not in fresh], ["sf_record_id"])
         rows_update([d for d in plain if d.pk in fresh], ["sf_record_id", "payload"])
         rows_update([d for d in sent if d.pk in people], PERSON_FIELDS)
+        rows_update([d for d in sent if d.pk in changes], WRITE_BACK_FIELDS)
         rows_update(others, RESULT_FIELDS)
+        # A post decides its write-backs' turn: sent, they go; failed, they wait held.
+        posts = [d for d, _, _ in entries if d.pk in ours and not d.is_write_back]
+        write_backs_release_for_posts(post_ids=[d.pk for d in posts if d.status == Status.SENT])
+        write_backs_hold_for_posts(post_ids=[d.pk for d in posts if d.status == Status.FAILED])
         # A claim taken back meanwhile belongs to another worker, which logs its own try.
         # A late success is still logged (a record was written), marked as not applied;
         # a late failure is not (alerts would count a failure for a delivery sent since).
@@ -209,9 +227,9 @@ def _after_error(
     return Outcome.FAILED, Status.FAILED, None
 
 
-def _attempt_message(outcome: PushOutcome | PersonOutcome) -> str:
+def _attempt_message(outcome: PushOutcome | PersonOutcome | WriteBackOutcome) -> str:
     if outcome.error is not None:
-        if isinstance(outcome, PersonOutcome) and outcome.failed_step:
+        if isinstance(outcome, PersonOutcome | WriteBackOutcome) and outcome.failed_step:
             return f"{outcome.failed_step.capitalize()}: {outcome.error.message}"
         return outcome.error.message
     if outcome.reconciled:
@@ -226,6 +244,8 @@ def _attempt_message(outcome: PushOutcome | PersonOutcome) -> str:
         )
     if isinstance(outcome, PersonOutcome):
         return person_summary(outcome.steps)
+    if isinstance(outcome, WriteBackOutcome):
+        return write_back_summary(outcome.steps)
     return "Created." if outcome.created else "Updated."
 
 
@@ -252,3 +272,55 @@ def person_summary(steps: dict) -> str:
     if owner.get("name") or owner.get("id"):
         parts.append(f"Owner: {owner.get('name') or owner.get('id')}.")
     return " ".join(parts) or "Sent."
+
+
+def write_back_summary(steps: dict) -> str:
+    """What a write-back's operations did, in a sentence or two."""
+    parts = []
+    for step in ("event", "person"):
+        done = steps.get(step) or {}
+        if done.get("done"):
+            fields = f": {', '.join(done['fields'])}" if done.get("fields") else ""
+            parts.append(f"{done.get('object')} {done.get('id')} {done['done']}{fields}.")
+    return " ".join(parts) or steps.get("note") or "Nothing to write."
+
+
+# -- a post decides its write-backs' turn ---------------------------------------------
+
+
+def write_backs_hold_for_posts(*, post_ids: Iterable[int]) -> int:
+    """The posts `post_ids` failed or were dismissed: their pending / retrying
+    write-backs are held (WAITING_FOR_POST). Returns how many."""
+    return Delivery.objects.filter(
+        kind=Delivery.Kind.WRITE_BACK,
+        post_id__in=list(post_ids),
+        status__in=(Status.PENDING, Status.RETRYING),
+    ).update(
+        status=Status.HELD,
+        next_attempt_at=None,
+        last_error_code=WAITING_FOR_POST,
+        last_error_message=WAITING_FOR_POST_MESSAGE,
+        last_error_fields=[],
+        updated_at=timezone.now(),
+    )
+
+
+def write_backs_release_for_posts(*, post_ids: Iterable[int]) -> int:
+    """The posts `post_ids` are sent: their write-backs held WAITING_FOR_POST are due
+    now. Returns how many."""
+    rows = Delivery.objects.filter(
+        kind=Delivery.Kind.WRITE_BACK,
+        post_id__in=list(post_ids),
+        status=Status.HELD,
+        last_error_code=WAITING_FOR_POST,
+    )
+    # No push to enqueue: the push recording the post drains what is due next.
+    return rows.update(
+        status=Status.PENDING,
+        retries=0,
+        next_attempt_at=timezone.now(),
+        last_error_code="",
+        last_error_message="",
+        last_error_fields=[],
+        updated_at=timezone.now(),
+    )

@@ -36,13 +36,15 @@ from integrations.delivery.outcomes import (
     outcomes_record,
 )
 from integrations.delivery.people import PeopleBuilder
-from integrations.delivery.selectors import DUE_STATUSES, deliveries_due
+from integrations.delivery.selectors import DUE_STATUSES, deliveries_due, deliveries_ready
+from integrations.delivery.write_back_build import write_back_item
 from integrations.models import Delivery, SalesforceConnection
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.person_push import PersonItem, PersonOutcome, people_push
 from integrations.salesforce.push import PushItem, PushOutcome, records_push
 from integrations.salesforce.schema import WriteMode
+from integrations.salesforce.write_back import WriteBackItem, WriteBackOutcome, write_backs_push
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ Groups = dict[tuple[str, str, str], list[tuple[Delivery, PushItem]]]
 class ConnectionRefused(Exception):
     """Salesforce refused the connection itself while sending a claim (see _hold_claim)."""
 
-    def __init__(self, outcome: PushOutcome | PersonOutcome) -> None:
+    def __init__(self, outcome: PushOutcome | PersonOutcome | WriteBackOutcome) -> None:
         super().__init__(outcome.error)
         self.outcome = outcome
 
@@ -131,7 +133,9 @@ def deliveries_push(
 def _others_waiting(connection_id: int) -> bool:
     """Whether another connection has due deliveries (its push is waiting for a worker)."""
     return (
-        Delivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now())
+        Delivery.objects.filter(
+            deliveries_ready(), status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now()
+        )
         .exclude(connection_id=connection_id)
         .exists()
     )
@@ -180,6 +184,8 @@ def _send(
             limit_reached |= _send_people(
                 connection, client, builder, built, claim, report, recorded
             )
+        if built.write_backs:
+            limit_reached |= _send_write_backs(client, built, claim, report, recorded)
     except ConnectionRefused as refused:
         _hold_claim(connection, claim, refused.outcome, recorded, report)
         return False
@@ -200,6 +206,7 @@ class ClaimBuilt:
 
     groups: Groups = field(default_factory=dict)
     people: list[tuple[Delivery, PersonItem]] = field(default_factory=list)
+    write_backs: list[tuple[Delivery, WriteBackItem]] = field(default_factory=list)
     payloads: dict[int, dict | None] = field(default_factory=dict)
     limit_reached: bool = False
 
@@ -213,6 +220,11 @@ def _build(
     lapsed = expired_claim_starts(claim.deliveries)
     for delivery in claim.deliveries:
         person = None
+        if delivery.is_write_back and delivery.target is not None:
+            # Changes to records the post wrote: built from the change and the policy.
+            item = write_back_item(delivery, describe=builder.describe)
+            result.write_backs.append((delivery, item))
+            continue
         if delivery.target is not None and delivery.target.is_person:
             person, built = builder.item(delivery)
         else:
@@ -269,6 +281,27 @@ def _send_people(
     return any(o.error is not None and o.error.code == REQUEST_LIMIT_EXCEEDED for o in outcomes)
 
 
+def _send_write_backs(
+    client: SalesforceClient,
+    built: ClaimBuilt,
+    claim: Claim,
+    report: PushReport,
+    recorded: set[int],
+) -> bool:
+    """Send the claim's write-backs (Collections update and delete by Id) and record
+    their outcomes. Returns whether Salesforce said the API limit is reached. Raises
+    ConnectionRefused."""
+    outcomes = write_backs_push(
+        client, [item for _, item in built.write_backs], batching=settings.DELIVERY_BATCHING
+    )
+    entries = [
+        (delivery, outcome, delivery.payload)
+        for (delivery, _), outcome in zip(built.write_backs, outcomes, strict=True)
+    ]
+    _record(claim, entries, report, recorded)
+    return any(o.error is not None and o.error.code == REQUEST_LIMIT_EXCEEDED for o in outcomes)
+
+
 def _send_group(
     client: SalesforceClient,
     group: tuple[str, str, str],
@@ -310,14 +343,14 @@ def _record(claim: Claim, entries: list[Entry], report: PushReport, recorded: se
         raise ConnectionRefused(refused[-1])
 
 
-def _refuses_connection(outcome: PushOutcome | PersonOutcome) -> bool:
+def _refuses_connection(outcome: PushOutcome | PersonOutcome | WriteBackOutcome) -> bool:
     return outcome.error is not None and outcome.error.kind in (Kind.CONNECTION, Kind.SESSION)
 
 
 def _hold_claim(
     connection: SalesforceConnection,
     claim: Claim,
-    refused: PushOutcome | PersonOutcome,
+    refused: PushOutcome | PersonOutcome | WriteBackOutcome,
     recorded: Iterable[int],
     report: PushReport,
 ) -> None:

@@ -2,6 +2,7 @@
 
 DUE_STATUSES, RESENDABLE                   which statuses a push / staff may act on
 deliveries_due(*, connection_id, now=None) -> QuerySet
+deliveries_ready() -> Q                    posts, and write-backs whose turn has come
 delivery_record_url(delivery) -> str       "Open in Salesforce" ({instance_url}/{id})
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from integrations.models import Delivery
@@ -20,11 +21,33 @@ Status = Delivery.Status
 DUE_STATUSES = (Status.PENDING, Status.RETRYING)
 #: What staff may queue again: everything that is neither on its way nor done.
 RESENDABLE = (Status.FAILED, Status.HELD, Status.RETRYING, Status.DISMISSED)
+#: Write-backs held because their post failed or was dismissed (no record to change).
+WAITING_FOR_POST = "WAITING_FOR_POST"
+WAITING_FOR_POST_MESSAGE = (
+    "Held: the booking's post to Salesforce did not go through, so there is no record to "
+    "change yet. It is sent by itself once the post is resent and sent."
+)
+#: A write-back in one of these keeps the later write-backs of its post waiting.
+OPEN_STATUSES = (Status.PENDING, Status.SENDING, Status.RETRYING, Status.HELD)
+
+
+def deliveries_ready() -> Q:
+    """Posts; and write-backs whose post is sent and whose earlier write-backs (by the
+    order of their changes) are done: a change is never sent before the record it
+    changes exists, nor before the change that came before it."""
+    earlier_open = Delivery.objects.filter(
+        kind=Delivery.Kind.WRITE_BACK,
+        post_id=OuterRef("post_id"),
+        change_id__lt=OuterRef("change_id"),
+        status__in=OPEN_STATUSES,
+    )
+    return Q(kind=Delivery.Kind.POST) | (Q(post__status=Status.SENT) & ~Exists(earlier_open))
 
 
 def deliveries_due(*, connection_id: int, now: datetime | None = None) -> QuerySet[Delivery]:
     """Deliveries of one connection that a push should send now."""
     return Delivery.objects.filter(
+        deliveries_ready(),
         connection_id=connection_id,
         status__in=DUE_STATUSES,
         next_attempt_at__lte=now or timezone.now(),

@@ -46,7 +46,12 @@ from django.utils import timezone
 from bookings.models import Booking
 from integrations.connection import services as connection_services
 from integrations.delivery.claims import deliveries_reclaim_stale
-from integrations.delivery.selectors import DUE_STATUSES, RESENDABLE
+from integrations.delivery.selectors import (
+    DUE_STATUSES,
+    RESENDABLE,
+    WAITING_FOR_POST,
+    deliveries_ready,
+)
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
 from integrations.salesforce.errors import SalesforceError, is_field_error
 from leadsync import enqueue
@@ -153,8 +158,11 @@ def deliveries_resend(
 def deliveries_release_held(*, connection: SalesforceConnection) -> int:
     """Held deliveries of `connection` -> pending, due now (after a reconnect). Returns
     how many; the push is enqueued on commit."""
-    count = Delivery.objects.filter(connection=connection, status=Status.HELD).update(
-        **_queued_now()
+    # Write-backs waiting for their post stay held: the post's sending releases them.
+    count = (
+        Delivery.objects.filter(connection=connection, status=Status.HELD)
+        .exclude(last_error_code=WAITING_FOR_POST)
+        .update(**_queued_now())
     )
     if count:
         push_enqueue_on_commit([connection.pk])
@@ -270,7 +278,9 @@ def deliveries_sweep() -> list[int]:
     ):
         deliveries_release_held(connection=connection)
     due = (
-        Delivery.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now())
+        Delivery.objects.filter(
+            deliveries_ready(), status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now()
+        )
         .values_list("connection_id", flat=True)
         .distinct()
     )

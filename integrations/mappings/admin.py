@@ -41,8 +41,9 @@ from integrations.mappings.forms import (
     problem_rows,
     problems_from_dicts,
 )
+from integrations.mappings.forms_write_back import WriteBackFieldForm, WriteBackFieldFormSet
 from integrations.mappings.records import target_mapping_specs
-from integrations.models import FieldMapping, SObjectSchema, SyncTarget
+from integrations.models import FieldMapping, SObjectSchema, SyncTarget, WriteBackField
 from integrations.salesforce.errors import SalesforceError
 
 CONTEXT_ATTR = "_leadsync_mapping_context"
@@ -67,6 +68,19 @@ class FieldMappingInline(TenantScopedInlineMixin, LabelledTabularInline):
     verbose_name_plural = "Salesforce fields (only fields the connected user may write)"
 
 
+class WriteBackFieldInline(TenantScopedInlineMixin, LabelledTabularInline):
+    model = WriteBackField
+    form = WriteBackFieldForm
+    formset = WriteBackFieldFormSet
+    extra = 1
+    fields = ["change", "applies_to", "sf_field", "value"]
+    verbose_name = "write-back field"
+    verbose_name_plural = (
+        "Fields a change sets (cancelled, no-show, completed; only fields the connected "
+        "user may update)"
+    )
+
+
 class ProblemsFilter(admin.SimpleListFilter):
     title = "schema check"
     parameter_name = "problems"
@@ -86,7 +100,7 @@ class ProblemsFilter(admin.SimpleListFilter):
 @admin.register(SyncTarget)
 class SyncTargetAdmin(TenantScopedAdmin):
     form = SyncTargetForm
-    inlines = [FieldMappingInline]
+    inlines = [FieldMappingInline, WriteBackFieldInline]
     list_display = [
         "page", "sobject", "enabled", "write_mode", "key_field", "mapping_count",
         "problems_display", "checked_at",
@@ -110,6 +124,18 @@ class SyncTargetAdmin(TenantScopedAdmin):
         ),
         ("The meeting", {"fields": ["event_enabled", "event_subject"]}),
         ("Campaign", {"fields": ["campaign_id", "campaign_status"]}),
+        (
+            "When a booking changes (write-back)",
+            {
+                "fields": [
+                    "reschedule_action", "cancel_action", "cancel_subject_prefix",
+                    "cancel_reason_field",
+                ],
+                "description": "Cancellations, new times and outcomes are written back to "
+                "the Event and the person the booking wrote, after the booking itself and in "
+                "the order they happened. More fields a change sets are listed below.",
+            },
+        ),
     ]  # fmt: skip
 
     # -- list ------------------------------------------------------------------------------
@@ -164,6 +190,11 @@ class SyncTargetAdmin(TenantScopedAdmin):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, FieldMappingInline):
             kwargs["context"] = self.mapping_context(request, obj if obj and obj.pk else None)
+        if isinstance(inline, WriteBackFieldInline):
+            mapping = self.mapping_context(request, obj if obj and obj.pk else None)
+            kwargs["context"] = selectors.write_back_context(
+                page=mapping.page, sobject=mapping.sobject
+            )
         return kwargs
 
     def save_related(self, request, form, formsets, change) -> None:
@@ -264,6 +295,8 @@ class SyncTargetAdmin(TenantScopedAdmin):
             return self._back(request, fallback)
         try:
             schema = services.schema_refresh(connection=connection, sobject=sobject)
+            if schema.sobject in ("Lead", "Contact"):  # the meeting's fields: write-backs
+                services.schema_refresh(connection=connection, sobject="Event")
             org_directory(connection, refresh=True)  # users, queues, campaigns for the pickers
         except SalesforceError as error:
             self.message_user(

@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from bookings.models import Question
+from integrations.mappings.forms_write_back import cancel_reason_problem
 from integrations.mappings.records import target_mapping_specs
-from integrations.mappings.selectors import MappingContext
+from integrations.mappings.selectors import MappingContext, write_back_context
 from integrations.models import FieldMapping, SyncTarget
 from integrations.salesforce import schema as sf_schema
 from integrations.salesforce.mapping import (
@@ -60,12 +61,21 @@ class SyncTargetForm(forms.ModelForm):
         help_text="Add each guest to this campaign (optional).",
     )
 
+    cancel_reason_field = forms.ChoiceField(
+        label="Cancel reason field",
+        required=False,
+        help_text="A text field of the Lead / Contact the connected user may update; it "
+        "receives the reason given for cancelling. A Contact found instead of a Lead needs "
+        "a field of the same API name.",
+    )
+
     class Meta:
         model = SyncTarget
         fields = [
             "page", "sobject", "enabled", "write_mode", "key_field",
             "person_match", "duplicate_policy", "owner_policy", "owner_id", "account_question",
             "event_enabled", "event_subject", "campaign_id", "campaign_status",
+            "cancel_action", "cancel_subject_prefix", "cancel_reason_field", "reschedule_action",
         ]  # fmt: skip
         widgets = {"sobject": forms.TextInput(attrs={"list": "sf-objects", "size": 30})}
         help_texts = {
@@ -102,6 +112,15 @@ class SyncTargetForm(forms.ModelForm):
                 self.fields[name].help_text += f" {directory.error}"
         for name in POLICY_FIELDS:  # left out of a post: the target's current choice stays
             self.fields[name].required = False
+        self.write_back = write_back_context(
+            page=self.context.page, sobject=self.context.sobject or self.instance.sobject
+        )
+        self.fields["cancel_reason_field"].choices = _kept(
+            [("", "— none —"), *self.write_back.text_choices()],
+            self.instance.cancel_reason_field,
+        )
+        for name in ("cancel_action", "reschedule_action"):
+            self.fields[name].required = False
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -113,6 +132,11 @@ class SyncTargetForm(forms.ModelForm):
             return data
         data["sobject"] = self.instance.sobject = describe.get("name") or data.get("sobject")
         self._policies_clean(data)
+        for name in ("cancel_action", "reschedule_action"):
+            data[name] = data.get(name) or getattr(self.instance, name)
+        problem = cancel_reason_problem(self.write_back, data.get("cancel_reason_field", ""))
+        if problem:
+            self.add_error("cancel_reason_field", problem)
         if describe.get("createable") is False:
             self.add_error("sobject", f"The connected user may not create {data['sobject']}.")
         key = data.get("key_field", "")

@@ -5,6 +5,7 @@ from integrations.models.alerts import AlertSettings, AlertState, ResendJob
 from integrations.models.connection import SalesforceConnection, SalesforceUserLink
 from integrations.models.delivery import Delivery, DeliveryAttempt
 from integrations.models.mapping import FieldMapping, SObjectSchema, SyncTarget
+from integrations.models.write_back import WriteBackField
 
 __all__ = [
     "AlertSettings",
@@ -17,4 +18,5 @@ __all__ = [
     "SalesforceConnection",
     "SalesforceUserLink",
     "SyncTarget",
+    "WriteBackField",
 ]

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingChange
 from integrations.models.connection import SalesforceConnection
 from integrations.models.mapping import SyncTarget
 
@@ -14,6 +14,11 @@ class Delivery(models.Model):
 
     pending → sending → sent | retrying (→ sending …) | failed | held; failed/held may be
     resent (→ pending) or dismissed (kept for audit).
+
+    A `post` writes the booking (one per booking and target); a `write_back` applies one
+    later change of it (`change`: rescheduled, cancelled, no-show, completed) to the
+    records its `post` wrote — only after that post is sent, in the order of the changes.
+    A later change may make an unsent write-back `superseded` (kept, never sent).
     """
 
     tenant_path = "booking__page__tenant"
@@ -26,6 +31,11 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
         HELD = "held", "Held"
         DISMISSED = "dismissed", "Dismissed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        WRITE_BACK = "write_back", "Write-back"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="deliveries")
     target = models.ForeignKey(
@@ -35,6 +45,15 @@ class Delivery(models.Model):
     connection = models.ForeignKey(
         SalesforceConnection, on_delete=models.PROTECT, related_name="deliveries"
     )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.POST)
+    change = models.ForeignKey(
+        BookingChange, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="deliveries", help_text="Write-backs: the change they apply.",
+    )  # fmt: skip
+    post = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="write_backs",
+        help_text="Write-backs: the post whose records they change.",
+    )  # fmt: skip
     sobject = models.CharField("Salesforce object", max_length=100)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -80,7 +99,16 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["booking", "target"], name="delivery_unique_target")
+            models.UniqueConstraint(
+                fields=["booking", "target"],
+                condition=models.Q(kind="post"),
+                name="delivery_unique_target",
+            ),
+            models.UniqueConstraint(
+                fields=["change", "target"],
+                condition=models.Q(kind="write_back"),
+                name="delivery_unique_change_target",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
@@ -89,7 +117,13 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.kind == self.Kind.WRITE_BACK:
+            return f"Write-back {self.pk} ({self.status})"
         return f"Booking {self.booking_id} → {self.sobject} ({self.status})"
+
+    @property
+    def is_write_back(self) -> bool:
+        return self.kind == self.Kind.WRITE_BACK
 
 
 class DeliveryAttempt(models.Model):

@@ -139,6 +139,44 @@ class SyncTarget(models.Model):
         "campaign member status", max_length=40, blank=True, default="Responded"
     )
 
+    # -- write-back: what changes after booking do to the records the post wrote ----------
+
+    class CancelAction(models.TextChoices):
+        MARK = "mark", "Keep the Event, marked cancelled (subject prefix and fields)"
+        DELETE = "delete", "Delete the Event"
+        LEAVE = "leave", "Leave the Event as it is"
+
+    class RescheduleAction(models.TextChoices):
+        MOVE = "move", "Move the Event to the new time"
+        LEAVE = "leave", "Leave the Event at the old time"
+
+    # Marking is the default, as Calendly and Chili Piper do: the rep keeps the activity
+    # history (who booked, then cancelled) and reports can count cancellations; a deleted
+    # Event leaves no trace in Salesforce.
+    cancel_action = models.CharField(
+        "on cancel", max_length=10, choices=CancelAction.choices, default=CancelAction.MARK
+    )
+    cancel_subject_prefix = models.CharField(
+        "cancelled subject prefix",
+        max_length=40,
+        blank=True,
+        default="Cancelled: ",
+        help_text="Put before the Event's subject when it is kept, marked cancelled.",
+    )
+    cancel_reason_field = models.CharField(
+        "cancel reason field",
+        max_length=100,
+        blank=True,
+        help_text="A field of the Lead / Contact that receives the guest's or staff's "
+        "reason for cancelling (empty: not written).",
+    )
+    reschedule_action = models.CharField(
+        "on reschedule",
+        max_length=10,
+        choices=RescheduleAction.choices,
+        default=RescheduleAction.MOVE,
+    )
+
     class Meta:
         verbose_name = "Salesforce target"
         constraints = [

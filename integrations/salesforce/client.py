@@ -156,6 +156,18 @@ class SalesforceClient:
         )
         return [_record_result(item) for item in results or []]
 
+    def collection_delete(self, ids: list[str], *, all_or_none: bool = False) -> list[RecordResult]:
+        """`DELETE /composite/sobjects?ids=...`: delete up to 200 records by Id in one API
+        call. Results are in request order (an id already deleted fails with
+        ENTITY_IS_DELETED)."""
+        if not 0 < len(ids) <= COLLECTION_MAX:
+            raise ValueError(f"a collection holds 1 to {COLLECTION_MAX} records")
+        params = {"ids": ",".join(ids), "allOrNone": "true" if all_or_none else "false"}
+        results = self._call(
+            lambda sf: sf.restful("composite/sobjects", method="DELETE", params=params)
+        )
+        return [_record_result(item) for item in results or []]
+
     def composite_queries(self, queries: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
         """Up to 25 SOQL queries in one `POST /composite` (one API call); returns each
         query's rows (its first page: at most 2,000) by the caller's name for it. A query

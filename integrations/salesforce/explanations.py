@@ -220,6 +220,18 @@ TABLE: dict[str, _Entry] = {
         "the connection and reconnect.",
         Remedy.WAITS,
     ),
+    # -- write-backs (a booking's later changes) -------------------------------------------------
+    "WAITING_FOR_POST": _Entry(
+        "This change cannot be written back yet: the booking's post to Salesforce failed, so "
+        "the record and the meeting it changes do not exist there.",
+        "Fix and resend the booking's post (linked above); this change then goes out by "
+        "itself, after it.",
+    ),
+    "SUPERSEDED": _Entry(
+        "A later change of the booking replaced this one before it was sent.",
+        "Nothing to do: only the later change is written back.",
+        Remedy.WAITS,
+    ),
     # -- no usable connection ------------------------------------------------------------------
     "NOT_CONNECTED": _Entry(
         "The tenant's Salesforce connection is not connected.",

@@ -230,6 +230,22 @@ def insertable_fields(describe: Describe, *, updating: bool = False) -> list[Fie
     return _by_label([f for f in fields(describe) if f.insertable(updating=updating)])
 
 
+def updateable_fields(describe: Describe) -> list[FieldFacts]:
+    """Rule 6 for write-backs: the fields the connected user may UPDATE on an existing
+    record, sorted by label. Formula, auto-number, hidden, compound and system fields never
+    appear; nor do ids and references (a write-back sets fixed values, never links)."""
+    return _by_label(
+        [
+            f
+            for f in fields(describe)
+            if f.updateable
+            and not (f.calculated or f.auto_number or f.hidden)
+            and f.type not in COMPOUND_TYPES
+            and f.type not in ("id", "reference")
+        ]
+    )
+
+
 def required_on_create(describe: Describe) -> list[FieldFacts]:
     """Rule 5: the fields Salesforce refuses to create a record without, sorted by label."""
     return _by_label([f for f in fields(describe) if f.required_on_create])

@@ -75,6 +75,28 @@ def test_demo_page_posts_leads_by_upsert_with_mappings_that_pass_every_rule(monk
     assert target.problems == []
 
 
+def test_demo_target_has_a_write_back_policy_the_admin_accepts(monkeypatch):
+    from integrations.mappings.forms_write_back import WriteBackFieldForm
+    from integrations.mappings.selectors import write_back_context
+
+    monkeypatch.setattr(tokens, "client_for", lambda connection: None)
+    call_command("demo_setup")
+    target = SyncTarget.objects.get(page__tenant__slug="demo", page__slug="intro-call")
+    assert (target.cancel_action, target.reschedule_action) == ("mark", "move")
+    assert target.cancel_reason_field == "Cancel_Reason__c"
+    context = write_back_context(page=target.page, sobject=target.sobject)
+    rows = list(target.write_back_fields.all())
+    assert {(r.change, r.applies_to) for r in rows} >= {
+        ("cancelled", "event"),
+        ("no_show", "event"),
+    }
+    for row in rows:
+        data = {"change": row.change, "applies_to": row.applies_to, "sf_field": row.sf_field,
+                "value": row.value}  # fmt: skip
+        form = WriteBackFieldForm(data=data, instance=row, context=context)
+        assert form.is_valid(), form.errors
+
+
 def test_demo_setup_refuses_without_the_first_run_defaults(settings):
     from django.core.management.base import CommandError
 

@@ -101,12 +101,12 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     # The first column opens the delivery; it holds no link of its own (a link inside
     # Django's row link is dropped by the browser, leaving an empty <a>).
     list_display = [
-        "guest", "booking_link", "page", "tenant", "sobject", "status", "last_error_code",
+        "guest", "booking_link", "page", "tenant", "sobject", "what", "status", "last_error_code",
         "error_message", "error_fields", "attempts", "last_attempt",
     ]  # fmt: skip
     list_display_links = ["guest"]
     list_filter = [
-        "status", ErrorCodeFilter, TenantFilter, PageFilter,
+        "status", "kind", ErrorCodeFilter, TenantFilter, PageFilter,
         ("created_at", admin.DateFieldListFilter),
     ]  # fmt: skip
     search_fields = ["booking__guest_email"]  # see get_search_results
@@ -148,6 +148,13 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     def booking_link(self, obj: Delivery) -> str:
         url = reverse("admin:bookings_booking_change", args=[obj.booking_id])
         return format_html('<a href="{}">Booking #{}</a>', url, obj.booking_id)
+
+    @admin.display(description="what", ordering="kind")
+    def what(self, obj: Delivery) -> str:
+        """The booking's post, or the write-back of which change."""
+        if obj.is_write_back and obj.change_id:
+            return f"Write-back: {obj.change.get_kind_display().lower()}"
+        return obj.get_kind_display()
 
     @admin.display(description="guest", ordering="booking__guest_email")
     def guest(self, obj: Delivery) -> str:
@@ -358,6 +365,9 @@ class DeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                 attempts=list(obj.attempt_log.all()),
                 payload_rows=selectors.delivery_payload_rows(obj),
                 person_rows=selectors.delivery_person_rows(obj),
+                write_backs=selectors.write_backs_of(obj),
+                operation_rows=selectors.write_back_operation_rows(obj),
+                write_back_note=selectors.write_back_note(obj),
                 answer_rows=selectors.delivery_answer_rows(obj),
                 explanation=selectors.delivery_explanation(obj),
                 can_resend=self.has_resend_permission(request, obj),

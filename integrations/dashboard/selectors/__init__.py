@@ -35,6 +35,12 @@ from integrations.dashboard.selectors.summary import (
     failures_per_day,
     field_sources,
 )
+from integrations.dashboard.selectors.write_backs import (
+    OperationRow,
+    write_back_note,
+    write_back_operation_rows,
+    write_backs_of,
+)
 
 __all__ = [
     "CHART_DAYS",
@@ -42,6 +48,7 @@ __all__ = [
     "Cause",
     "Day",
     "JobOutcome",
+    "OperationRow",
     "PayloadRow",
     "StepRow",
     "Summary",
@@ -61,4 +68,7 @@ __all__ = [
     "job_outcome",
     "resend_skipped",
     "resend_skipped_reasons",
+    "write_back_note",
+    "write_back_operation_rows",
+    "write_backs_of",
 ]

@@ -30,7 +30,9 @@ class PayloadRow:
 
 def delivery_payload_rows(delivery: Delivery) -> list[PayloadRow]:
     """Each key of the payload sent, with the FieldMapping behind it (None for the key
-    field, which carries the booking id)."""
+    field, which carries the booking id). A write-back's operations are shown apart."""
+    if delivery.is_write_back:
+        return []
     payload = delivery.payload or {}
     mappings: dict[str, FieldMapping] = {}
     sources: dict[str, FieldSource] = {}
@@ -127,7 +129,9 @@ OWNER_HOW = {
 def delivery_person_rows(delivery: Delivery) -> list[StepRow]:
     """What a person delivery did in Salesforce, step by step, in words: how the guest was
     found, what was created or updated, what a duplicate rule matched, the meeting, the
-    campaign, who owns the person. Empty for deliveries of other objects."""
+    campaign, who owns the person. Empty for deliveries of other objects and write-backs."""
+    if delivery.is_write_back:
+        return []
     steps = delivery.steps or {}
     rows: list[StepRow] = []
     if (steps.get("find") or {}).get("how"):

@@ -65,6 +65,17 @@ def resend_skipped_reasons(skipped: dict[str, int], *, rebuilt: bool) -> list[st
                 )
                 % n
             )
+        elif status == Status.SUPERSEDED:
+            reasons.append(
+                ngettext(
+                    "%(count)d write-back was not resent: a later change of its booking "
+                    "replaced it, and that one is written back instead.",
+                    "%(count)d write-backs were not resent: a later change of their booking "
+                    "replaced them, and those are written back instead.",
+                    count,
+                )
+                % n
+            )
         else:
             reasons.append(
                 ngettext(

@@ -38,7 +38,7 @@ def deliveries_for(user) -> QuerySet:
     joined, and `last_attempt_at` annotated (one subquery, no extra round trips)."""
     last_attempt = DeliveryAttempt.objects.filter(delivery=OuterRef("pk")).order_by("-started_at")
     queryset = Delivery.objects.select_related(
-        "booking__page__tenant", "target", "connection"
+        "booking__page__tenant", "target", "connection", "change", "post"
     ).annotate(last_attempt_at=Subquery(last_attempt.values("started_at")[:1]))
     return scope_to_user(queryset, user)
 

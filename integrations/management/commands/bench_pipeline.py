@@ -1,17 +1,17 @@
 """`make bench`: measure intake and delivery through the real pipeline, and print one table.
 
-    manage.py bench_pipeline [--modes intake,queued,steady,tenants,scale,people]
+    manage.py bench_pipeline [--modes intake,queued,steady,tenants,scale,people,writeback]
         [--latency-ms 100]
         [--clients 16] [--intake-seconds 10] [--queued-bookings 5000,50000]
         [--rates 20,100] [--duration 30] [--tenants 100] [--tenant-bookings 200]
         [--workers 2,4] [--scale-bookings 50000] [--concurrency 2]
         [--people-bookings 5000] [--people-baseline 500]
         [--people-baseline-env "DELIVERY_BATCHING=false;DELIVERY_BATCHING=false,..."]
-        [--people-existing-share 0.4]
+        [--people-existing-share 0.4] [--writeback-bookings 1000]
 
 Modes: see integrations/management/bench/http_modes.py (intake, steady), drains.py
-(queued, tenants, scale) and people.py (people); README "Benchmarks" says what each
-number means.
+(queued, tenants, scale), people.py (people) and write_backs.py (writeback); README
+"Benchmarks" says what each number means.
 
 Real parts only, all on loopback: PostgreSQL (a database of its own whose name must
 contain "bench"; created, migrated and flushed before every run), a Redis DB of its own
@@ -32,7 +32,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.management.bench import drains, http_modes, people, report
+from integrations.management.bench import drains, http_modes, people, report, write_backs
 from integrations.management.bench.context import Context
 from integrations.management.database import run_database_prepare
 
@@ -43,6 +43,7 @@ MODES = {
     "tenants": drains.tenants,
     "scale": drains.scale,
     "people": people.people,
+    "writeback": write_backs.write_backs,
 }
 
 
@@ -92,6 +93,8 @@ class Command(BaseCommand):
                  "(NAME=value,...; runs separated by ;)")  # fmt: skip
         add("--people-existing-share", type=float, default=0.4,
             help="people: share of bookings by guests already in Salesforce")  # fmt: skip
+        add("--writeback-bookings", type=int, default=1000,
+            help="writeback: bookings posted, then all cancelled at once (0: none)")  # fmt: skip
         add("--backlog", choices=["copy", "service"], default="copy",
             help="how backlogs are built: copies of a submitted booking's rows (fast), "
                  "or booking_submit for every booking (~25 ms each)")  # fmt: skip

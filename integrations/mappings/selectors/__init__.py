@@ -9,6 +9,7 @@ integrations.mappings.services.
 from integrations.mappings.selectors.context import (
     RECENT_BOOKINGS,
     MappingContext,
+    WriteBackContext,
     connection_for_page,
     field_label,
     mapping_context,
@@ -20,6 +21,7 @@ from integrations.mappings.selectors.context import (
     target_unused_url_keys,
     target_warnings,
     targets_needing_attention,
+    write_back_context,
 )
 from integrations.mappings.selectors.preview import (
     PersonPreview,
@@ -38,6 +40,7 @@ __all__ = [
     "MappingContext",
     "PersonPreview",
     "Preview",
+    "WriteBackContext",
     "connection_for_page",
     "field_label",
     "mapping_context",
@@ -56,4 +59,5 @@ __all__ = [
     "target_unused_url_keys",
     "target_warnings",
     "targets_needing_attention",
+    "write_back_context",
 ]

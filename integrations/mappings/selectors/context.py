@@ -170,3 +170,55 @@ def target_warnings(target: SyncTarget, context: MappingContext) -> list[Problem
     specs = target_mapping_specs(target, questions=context.questions)
     problems = mapping_problems(context.describe, specs, write_mode=target.core_write_mode)
     return [p for p in problems if not p.is_error]
+
+
+# -- write-back fields: the Event and the person, updateable fields only ------------------
+
+
+@dataclass
+class WriteBackContext:
+    """The cached describes a target's write-back pickers offer fields of: the Event and
+    the target's own object (the person). None where not cached (`errors` say so)."""
+
+    sobject: str = ""
+    event: dict[str, Any] | None = None
+    person: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def describe_for(self, applies_to: str) -> dict[str, Any] | None:
+        return self.event if applies_to == "event" else self.person
+
+    def choices(self, applies_to: str) -> list[tuple[str, str]]:
+        """Only the fields the connected user may update (rule 6 for write-backs)."""
+        describe = self.describe_for(applies_to)
+        if describe is None:
+            return []
+        return [(f.name, field_label(f)) for f in sf_schema.updateable_fields(describe)]
+
+    def text_choices(self) -> list[tuple[str, str]]:
+        """The person's updateable text fields (for the cancel reason)."""
+        if self.person is None:
+            return []
+        return [
+            (f.name, field_label(f))
+            for f in sf_schema.updateable_fields(self.person)
+            if f.type in ("string", "textarea")
+        ]
+
+
+def write_back_context(*, page: BookingPage | None, sobject: str) -> WriteBackContext:
+    """The write-back pickers of a target of `page` on `sobject` (from the cache only)."""
+    context = WriteBackContext(sobject=sobject)
+    connection = connection_for_page(page) if page is not None else None
+    if connection is None:
+        context.errors.append("Connect Salesforce to choose write-back fields.")
+        return context
+    for name, attr in ((sobject, "person"), ("Event", "event")):
+        if not name:
+            continue
+        schema = schema_cached(connection=connection, sobject=name)
+        if schema is None:
+            context.errors.append(f"The fields of {name} are not loaded yet: press Refresh fields.")
+        else:
+            setattr(context, attr, schema.describe)
+    return context

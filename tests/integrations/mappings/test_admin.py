@@ -86,6 +86,8 @@ def target_data(page, rows, *, write_mode="upsert", key_field=KEY, sobject="Lead
         "mappings-INITIAL_FORMS": 0,
         "mappings-MIN_NUM_FORMS": 0,
         "mappings-MAX_NUM_FORMS": 1000,
+        "write_back_fields-TOTAL_FORMS": 0,
+        "write_back_fields-INITIAL_FORMS": 0,
         **extra,
     }
     for index, row in enumerate(rows):

@@ -19,11 +19,16 @@ def test_describe_of_untouched_object_equals_the_captured_file(sf_client, obj):
     assert getattr(sf_client, obj).describe() == _file(obj)
 
 
-def test_event_describe_is_the_capture_plus_the_booking_id_field(sf_client):
+def test_event_describe_is_the_capture_plus_the_booking_id_and_status_fields(sf_client):
     served, captured = sf_client.Event.describe(), _file("Event")
 
     assert served["fields"][: len(captured["fields"])] == captured["fields"]
-    [added] = served["fields"][len(captured["fields"]) :]
+    [added, status] = served["fields"][len(captured["fields"]) :]
+    assert (status["name"], status["type"], status["updateable"]) == (
+        "Meeting_Status__c",
+        "picklist",
+        True,
+    )
     assert (added["name"], added["type"], added["filterable"]) == (
         "LeadSync_Booking_Id__c",
         "string",
@@ -38,7 +43,14 @@ def test_lead_describe_is_the_capture_plus_the_overlay_fields(sf_client):
 
     assert served["fields"][: len(captured["fields"])] == captured["fields"]
     added = {f["name"]: f for f in served["fields"][len(captured["fields"]) :]}
-    assert list(added) == ["LeadSync_Booking_Id__c", "Meeting_Type__c", "Region__c"]
+    assert list(added) == [
+        "LeadSync_Booking_Id__c",
+        "Meeting_Type__c",
+        "Region__c",
+        "Meeting_Status__c",
+        "Cancel_Reason__c",
+    ]
+    assert added["Cancel_Reason__c"]["nillable"]  # a write-back field, never required
     assert set(added["Region__c"]) == set(captured["fields"][0])  # same describe keys
     assert {k: v for k, v in served.items() if k != "fields"} == {
         k: v for k, v in captured.items() if k != "fields"
