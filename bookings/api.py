@@ -48,23 +48,10 @@ class ApiError(Exception):
         return response
 
 
-def _authenticate(request: HttpRequest, tenant_slug: str) -> ApiKey:
-    scheme, _, raw_key = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not raw_key.strip():
-        raise ApiError(
-            401,
-            {"auth": ["Send your API key as 'Authorization: Bearer <key>'."]},
-            {"WWW-Authenticate": 'Bearer realm="leadsync"'},
-        )
-    api_key = api_key_find(raw_key.strip())
-    if api_key is None or not api_key.is_active or api_key.tenant.slug != tenant_slug:
-        raise ApiError(403, {"auth": ["This API key is not valid for this tenant."]})
-    api_key_mark_used(api_key=api_key)
-    return api_key
-
-
-def _authenticate_any(request: HttpRequest) -> ApiKey:
-    """The request's active API key, whatever its tenant. Raises ApiError (401/403)."""
+def _authenticate(request: HttpRequest, tenant_slug: str | None = None) -> ApiKey:
+    """The request's active API key (of tenant `tenant_slug`, when given). Raises
+    ApiError: 401 without a bearer key, 403 for a key that is unknown, revoked or of
+    another tenant."""
     scheme, _, raw_key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw_key.strip():
         raise ApiError(
@@ -75,6 +62,8 @@ def _authenticate_any(request: HttpRequest) -> ApiKey:
     api_key = api_key_find(raw_key.strip())
     if api_key is None or not api_key.is_active:
         raise ApiError(403, {"auth": ["This API key is not valid."]})
+    if tenant_slug is not None and api_key.tenant.slug != tenant_slug:
+        raise ApiError(403, {"auth": ["This API key is not valid for this tenant."]})
     api_key_mark_used(api_key=api_key)
     return api_key
 
@@ -199,7 +188,7 @@ def _booking_json(booking: Booking) -> dict[str, Any]:
 def _api_booking(request: HttpRequest, uid) -> Booking:
     """The key's tenant's booking `uid`, made through the API; 404 for any other (another
     tenant's, or one a guest booked on the page: the API changes only its own)."""
-    api_key = _authenticate_any(request)
+    api_key = _authenticate(request)
     if api_submission_limited(request, key_prefix=api_key.prefix):
         raise ApiError(
             429,
