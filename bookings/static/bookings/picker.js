@@ -56,6 +56,10 @@
   function renderTimes(payload) {
     var list = root.querySelector("[data-times]");
     var title = root.querySelector("[data-times-title]");
+    // A time the guest picked stays picked when the same day's times come again (a click
+    // on the selected day, a zone change that keeps the instant).
+    var picked = list.querySelector("input[name=slot]:checked");
+    picked = picked ? picked.value : "";
     list.textContent = "";
     if (!payload) {
       title.textContent = "Pick a day";
@@ -73,7 +77,9 @@
     }
     payload.times.forEach(function (t, i) {
       var id = "slot-" + (i + 1);
-      list.appendChild(el("input", { type: "radio", name: "slot", id: id, value: t.slot }));
+      var radio = el("input", { type: "radio", name: "slot", id: id, value: t.slot });
+      if (t.slot === picked) radio.checked = true;
+      list.appendChild(radio);
       var label = el("label", { "for": id }, t.label);
       label.appendChild(el("span", { "class": "vh" }, " to " + t.end));
       list.appendChild(label);
