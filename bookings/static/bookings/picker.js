@@ -65,6 +65,9 @@
   function renderTimes(payload) {
     var list = root.querySelector("[data-times]");
     var title = root.querySelector("[data-times-title]");
+    /* A day shown again (a month's first day, then its link) keeps the time chosen in it. */
+    var checked = list.querySelector("input[name=slot]:checked");
+    var chosen = checked ? checked.value : "";
     list.textContent = "";
     if (!payload) {
       title.textContent = msg("pick-day");
@@ -83,7 +86,9 @@
     }
     payload.times.forEach(function (t, i) {
       var id = "slot-" + (i + 1);
-      list.appendChild(el("input", { type: "radio", name: "slot", id: id, value: t.slot }));
+      var radio = el("input", { type: "radio", name: "slot", id: id, value: t.slot });
+      if (t.slot === chosen) radio.checked = true;
+      list.appendChild(radio);
       var label = el("label", { "for": id }, t.label);
       label.appendChild(el("span", { "class": "vh" }, " " + msg("to", { end: t.end })));
       list.appendChild(label);
