@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from bookings import guest_emails, services
 from bookings.admin_scoping import ReadOnlyAdminMixin, TenantScopedAdmin
 from bookings.models import Booking, BookingChange, GuestEmail
-from bookings.selectors import booking_history, page_free_slots
+from bookings.selectors import booking_history, booking_move_slots
 
 REASON_MAX = 1000
 
@@ -61,8 +61,9 @@ def history_rows(booking: Booking, zone) -> list[dict]:
 
 
 def slot_groups(booking: Booking, zone) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Free times of the booking's page for a <select>, grouped by day in `zone`."""
-    free = page_free_slots(booking.page)
+    """The times `booking` may move to, for a <select>, grouped by day in `zone`: its
+    page's free times with the booking itself blocking nothing, less its current time."""
+    free = booking_move_slots(booking)
     groups = []
     for day, slots in itertools.groupby(free, key=lambda s: s.astimezone(zone).date()):
         options = [(s.isoformat(), f"{s.astimezone(zone):%H:%M}") for s in slots]

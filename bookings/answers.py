@@ -20,6 +20,7 @@ from typing import Any
 import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, Question
 from bookings.widgets import FastSelect
@@ -182,15 +183,15 @@ class GuestForm(forms.Form):
     required_css_class = "required"
 
     name = forms.CharField(
-        label="Your name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=_("Your name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     email = forms.EmailField(
         max_length=Booking._meta.get_field("guest_email").max_length,  # 254, not 320
-        label="Your email",
+        label=_("Your email"),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     timezone = forms.ChoiceField(
-        label="Show times in", choices=TIMEZONE_CHOICES, required=False, widget=FastSelect
+        label=_("Show times in"), choices=TIMEZONE_CHOICES, required=False, widget=FastSelect
     )
 
 

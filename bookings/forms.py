@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 
 from bookings.answers import AnswersForm, GuestForm
 
@@ -21,8 +22,8 @@ class SlotField(forms.CharField):
     clear "just taken" message from the service; only the posted slot is checked."""
 
     default_error_messages = {
-        "invalid": "Pick one of the offered times.",
-        "required": "Pick a day and a time.",
+        "invalid": _("Pick one of the offered times."),
+        "required": _("Pick a day and a time."),
     }
 
     def clean(self, value) -> datetime.datetime | None:
@@ -58,10 +59,10 @@ class PageAnswersForm(QuietMixin, AnswersForm):
 class BookingForm(QuietMixin, GuestForm):
     """The guest part of the public page form. The answers are a separate AnswersForm."""
 
-    slot = SlotField(label="Time")  # rendered by the picker (bookings/_picker.html)
+    slot = SlotField(label=_("Time"))  # rendered by the picker (bookings/_picker.html)
     website = forms.CharField(
         required=False,
-        label="Leave this field empty",
+        label=_("Leave this field empty"),
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
@@ -70,11 +71,11 @@ class BookingForm(QuietMixin, GuestForm):
     def __init__(self, *args, zone: zoneinfo.ZoneInfo, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].initial = str(zone)
-        self.fields["timezone"].help_text = "Times are shown in this time zone."
+        self.fields["timezone"].help_text = _("Times are shown in this time zone.")
 
     def clean_website(self) -> str:
         if self.cleaned_data.get(HONEYPOT_FIELD):
-            raise ValidationError("Leave this field empty.", code=HONEYPOT_ERROR)
+            raise ValidationError(_("Leave this field empty."), code=HONEYPOT_ERROR)
         return ""
 
     def is_bot(self) -> bool:

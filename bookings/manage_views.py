@@ -2,55 +2,53 @@
 see the meeting in their own time zone, cancel it (optional reason) or move it to another
 free time of the same page. No login; CSRF on; rate-limited like the booking form.
 
-The time picker is a plain list of radio buttons per day (<details>, works without
-JavaScript); the calendar picker of the booking page may replace it.
+The new time is picked with the booking page's calendar picker (bookings.picker), with
+the booking excluded (its buffers hide nothing; its own time is not offered), through the
+token-scoped JSON endpoints below and a token-scoped no-JS time zone chooser; "Update
+times" (`show_times`) shows the page again and moves nothing.
 """
 
 from __future__ import annotations
 
 import datetime
-import itertools
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, translation
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from bookings.answers import TIMEZONE_CHOICES
 from bookings.guest_email_render import guest_zone, when_text
 from bookings.manage_links import LinkExpired, manage_booking_find, manage_path
 from bookings.models import Booking, BookingChange
+from bookings.picker import (
+    TZ_COOKIE,
+    BadPickerInput,
+    date_parse,
+    days_payload,
+    month_parse,
+    picker_context,
+    times_payload,
+    zone_for,
+    zone_parse,
+)
 from bookings.ratelimits import submission_limited, too_many_requests
-from bookings.selectors import page_free_slots
 from bookings.services import BookingClosed, SlotTaken, booking_cancel, booking_reschedule
 
 REASON_MAX = 1000
 DONE = {"cancelled", "rescheduled"}
+SHOW_TIMES = "show_times"  # the picker's no-JS "Update times" button: re-show, do not move
 
 
 def _limited(request: HttpRequest) -> bool:
     rate = settings.BOOKING_RATE_LIMIT_PER_IP
     return submission_limited(request, group="bookings.manage", rate=rate, key="ip")
-
-
-def slot_days(slots: list[datetime.datetime], zone) -> list[dict]:
-    """Free slots grouped by the guest's calendar day: [{"label", "slots": [(value, time)]}]."""
-    local = [(s, s.astimezone(zone)) for s in slots]
-    days = []
-    for day, group in itertools.groupby(local, key=lambda pair: pair[1].date()):
-        days.append(
-            {
-                "label": formats.date_format(day, "l") + ", " + formats.date_format(day),
-                "slots": [
-                    (s.astimezone(datetime.UTC).isoformat(), formats.time_format(t, "H:i"))
-                    for s, t in group
-                ],
-            }
-        )
-    return days
 
 
 @require_http_methods(["GET", "POST"])
@@ -62,6 +60,12 @@ def booking_manage(request: HttpRequest, tenant_slug: str, page_slug: str, token
     except LinkExpired:
         return _unavailable(request, status=410)
     with translation.override(booking.page.language):
+        if request.method == "POST" and SHOW_TIMES in request.POST:
+            response = _show(request, booking)
+            zone = request.POST.get("timezone", "")
+            if zone_for(booking.page, zone)[0].key == zone:  # a known zone: remember it
+                response.set_cookie(TZ_COOKIE, zone, max_age=365 * 86400, samesite="Lax")
+            return response
         if request.method == "POST":
             if _limited(request):
                 return too_many_requests(
@@ -129,7 +133,7 @@ def _show(
     zone = guest_zone(booking)
     closed = booking.is_cancelled or bool(booking.outcome)
     started = booking.starts_at <= datetime.datetime.now(datetime.UTC)
-    free = [] if closed or started else page_free_slots(page)
+    picker = None if closed or started else _picker(request, booking, str(zone))
     return render(
         request,
         "bookings/manage.html",
@@ -143,7 +147,7 @@ def _show(
             "done": done if done in DONE else "",
             "closed": closed,
             "started": started,
-            "days": slot_days(free, zone),
+            "picker": picker,
             "cancel_error": cancel_error,
             "slot_error": slot_error,
             "reason": reason,
@@ -157,3 +161,104 @@ def _unavailable(request: HttpRequest, *, status: int) -> HttpResponse:
     return render(
         request, "bookings/manage_unavailable.html", {"expired": status == 410}, status=status
     )
+
+
+def _picker(request: HttpRequest, booking: Booking, zone: str) -> dict:
+    """The booking page's picker for moving `booking`: links, JSON and the no-JS zone
+    chooser all under the token's address, so they know which booking to leave out."""
+    page = booking.page
+    args = [page.tenant.slug, page.slug, _token(request)]
+    return picker_context(
+        request,
+        page,
+        exclude=booking,
+        base_url=reverse("bookings:manage", args=args),
+        days_url=reverse("bookings:manage_days", args=args),
+        times_url=reverse("bookings:manage_times", args=args),
+        zone_chooser_url=reverse("bookings:manage_zone_chooser", args=args),
+        guest_zone=zone,
+        keep_query=False,  # ?done=... is a one-time notice, not for the calendar's links
+    )
+
+
+def _token(request: HttpRequest) -> str:
+    return request.resolver_match.kwargs["token"]
+
+
+def _open_booking(tenant_slug: str, page_slug: str, token: str) -> Booking | JsonResponse:
+    """The booking the token is for, if it may still be moved; else the JSON answer: 404
+    for a tampered, unknown or another page's token, 410 for a meeting that is over,
+    cancelled, marked or already started."""
+    try:
+        booking = manage_booking_find(tenant_slug=tenant_slug, page_slug=page_slug, token=token)
+    except Booking.DoesNotExist:
+        return JsonResponse({"error": _("This link is not valid.")}, status=404)
+    except LinkExpired:
+        return JsonResponse({"error": _("This link has expired.")}, status=410)
+    if booking.is_cancelled or booking.outcome or booking.starts_at <= timezone.now():
+        message = _("This meeting can no longer be moved.")
+        return JsonResponse({"error": message}, status=410)
+    return booking
+
+
+@require_GET
+def manage_days(request: HttpRequest, tenant_slug: str, page_slug: str, token: str):
+    """GET ?month=YYYY-MM&tz=Zone: as bookings.views.booking_days, for moving the token's
+    booking (it blocks nothing; its own time is not offered)."""
+    booking = _open_booking(tenant_slug, page_slug, token)
+    if isinstance(booking, JsonResponse):
+        return booking
+    with translation.override(booking.page.language):
+        try:
+            zone = zone_parse(request.GET.get("tz"), booking.page)
+            month = month_parse(request.GET.get("month", ""))
+        except BadPickerInput as e:
+            return JsonResponse({"error": str(e)}, status=400)
+        return JsonResponse(days_payload(booking.page, month, zone, exclude=booking))
+
+
+@require_GET
+def manage_times(request: HttpRequest, tenant_slug: str, page_slug: str, token: str):
+    """GET ?date=YYYY-MM-DD&tz=Zone: as bookings.views.booking_times, for moving the
+    token's booking."""
+    booking = _open_booking(tenant_slug, page_slug, token)
+    if isinstance(booking, JsonResponse):
+        return booking
+    with translation.override(booking.page.language):
+        try:
+            zone = zone_parse(request.GET.get("tz"), booking.page)
+            day = date_parse(request.GET.get("date", ""))
+        except BadPickerInput as e:
+            return JsonResponse({"error": str(e)}, status=400)
+        return JsonResponse(times_payload(booking.page, day, zone, exclude=booking))
+
+
+@require_GET
+def manage_zone_chooser(request: HttpRequest, tenant_slug: str, page_slug: str, token: str):
+    """The list of time zones for a guest without JavaScript, back to the manage page."""
+    try:
+        booking = manage_booking_find(tenant_slug=tenant_slug, page_slug=page_slug, token=token)
+    except Booking.DoesNotExist:
+        return _unavailable(request, status=404)
+    except LinkExpired:
+        return _unavailable(request, status=410)
+    page = booking.page
+    zone, _default = zone_for(page, request.GET.get("tz"), booking.guest_timezone)
+    keep = [(k, v) for k, v in request.GET.items() if k in ("month", "date")]
+    back = reverse("bookings:manage", args=[tenant_slug, page_slug, token])
+    with translation.override(page.language):
+        return render(
+            request,
+            "bookings/zone_chooser.html",
+            {
+                "page": page,
+                "tenant": page.tenant,
+                "language": page.language,
+                "zone": str(zone),
+                "zones": TIMEZONE_CHOICES,
+                "keep": keep,
+                "form_action": back,
+                "back_url": f"{back}?{urlencode([*keep, ('tz', str(zone))])}",
+                "robots": "noindex",
+            },
+        )

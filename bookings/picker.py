@@ -19,12 +19,13 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from bookings.answers import TIMEZONE_CHOICES
 from bookings.models import Booking, BookingPage
-from bookings.selectors import page_free_slots
+from bookings.selectors import booking_move_slots, page_free_slots
 
 TZ_COOKIE = "leadsync_tz"  # set by the page's script from Intl, or by "Update times"
 KNOWN_ZONES = frozenset(z for z, _ in TIMEZONE_CHOICES)
@@ -55,17 +56,21 @@ def query_param(request: HttpRequest, name: str) -> str | None:
     return None
 
 
-def request_zone(request: HttpRequest, page: BookingPage) -> tuple[zoneinfo.ZoneInfo, bool]:
-    """The zone to show times in: posted, else ?tz=, else the cookie, else the page's."""
+def request_zone(
+    request: HttpRequest, page: BookingPage, fallback: str | None = None
+) -> tuple[zoneinfo.ZoneInfo, bool]:
+    """The zone to show times in: posted, else ?tz=, else the cookie, else `fallback`,
+    else the page's."""
     cookie = unquote(request.COOKIES.get(TZ_COOKIE, ""))
-    return zone_for(page, request.POST.get("timezone"), query_param(request, "tz"), cookie)
+    posted, asked = request.POST.get("timezone"), query_param(request, "tz")
+    return zone_for(page, posted, asked, cookie, fallback)
 
 
 def month_parse(value: str) -> datetime.date:
     """The first day of month "YYYY-MM". Raises BadPickerInput."""
     match = MONTH.match(value or "")
     if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
-        raise BadPickerInput(f"month must look like 2026-12, not {value!r}.")
+        raise BadPickerInput(_("month must look like 2026-12, not %(value)r.") % {"value": value})
     return datetime.date(int(match[1]), int(match[2]), 1)
 
 
@@ -76,7 +81,8 @@ def date_parse(value: str) -> datetime.date:
             raise ValueError
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise BadPickerInput(f"date must be a day like 2026-12-03, not {value!r}.") from None
+        message = _("date must be a day like 2026-12-03, not %(value)r.") % {"value": value}
+        raise BadPickerInput(message) from None
 
 
 def zone_parse(value: str | None, page: BookingPage) -> zoneinfo.ZoneInfo:
@@ -84,7 +90,8 @@ def zone_parse(value: str | None, page: BookingPage) -> zoneinfo.ZoneInfo:
     if not value:
         return zoneinfo.ZoneInfo(page.timezone)
     if value not in KNOWN_ZONES:
-        raise BadPickerInput(f"tz must be a time zone such as Europe/Paris, not {value!r}.")
+        message = _("tz must be a time zone such as Europe/Paris, not %(value)r.")
+        raise BadPickerInput(message % {"value": value})
     return zoneinfo.ZoneInfo(value)
 
 
@@ -94,6 +101,14 @@ def _next_month(month: datetime.date) -> datetime.date:
 
 def _prev_month(month: datetime.date) -> datetime.date:
     return (month - datetime.timedelta(days=1)).replace(day=1)
+
+
+def _free(page, *, now, since, until, exclude) -> list[datetime.datetime]:
+    """The page's free slots in [since, until); for a booking being moved (`exclude`), the
+    times it may move to: itself blocking nothing, its own current time left out."""
+    if exclude is not None:
+        return booking_move_slots(exclude, now=now, since=since, until=until)
+    return page_free_slots(page, now=now, since=since, until=until)
 
 
 def _midnight(day: datetime.date, zone: zoneinfo.ZoneInfo) -> datetime.datetime:
@@ -128,7 +143,7 @@ def month_free_slots(
 ) -> list[datetime.datetime]:
     """Free slot starts in the guest's local `month` (first day given)."""
     since, until = _midnight(month, zone), _midnight(_next_month(month), zone)
-    return page_free_slots(page, now=now, since=since, until=until, exclude=exclude)
+    return _free(page, now=now, since=since, until=until, exclude=exclude)
 
 
 def day_free_slots(
@@ -142,7 +157,7 @@ def day_free_slots(
     """Free slot starts on the guest's local date `day`."""
     since = _midnight(day, zone)
     until = _midnight(day + datetime.timedelta(days=1), zone)
-    return page_free_slots(page, now=now, since=since, until=until, exclude=exclude)
+    return _free(page, now=now, since=since, until=until, exclude=exclude)
 
 
 def time_items(
@@ -207,16 +222,22 @@ def picker_context(
     base_url: str | None = None,
     days_url: str | None = None,
     times_url: str | None = None,
+    zone_chooser_url: str | None = None,
+    guest_zone: str | None = None,
+    keep_query: bool = True,
 ) -> dict:
     """Everything `bookings/_picker.html` shows, for `page` as `request` asks for it:
     the zone (posted `timezone`, `?tz=`, the cookie, the page's), the month (`?month=`,
     else the first with free times), the chosen day (the posted slot's, `?date=`, else
     the month's first free day) and its free times. `exclude`: a booking being moved,
     whose own time counts as free. The URLs default to the page's and its JSON endpoints
-    (a reschedule page passes its own, which know `exclude`). Bad query values are
-    ignored (the page is shown as without them)."""
+    (a reschedule page passes its own, which know `exclude`, and its no-JS zone chooser).
+    `guest_zone`: the zone to fall back to before the page's (the booking's guest's).
+    `keep_query`: keep the request's other query parameters in the links (the booking
+    page's URL parameters); a page whose query means nothing to the picker says False.
+    Bad query values are ignored (the page is shown as without them)."""
     now = timezone.now()
-    zone, zone_is_default = request_zone(request, page)
+    zone, zone_is_default = request_zone(request, page, guest_zone)
     asked = request.POST.get("timezone") or query_param(request, "tz")
     span = MonthRange.of(page, zone, now)
     chosen = _posted_slot(request)
@@ -238,12 +259,13 @@ def picker_context(
         day_slots = by_day.get(day, [])
 
     base_url = base_url or page.get_absolute_url()
-    keep = _query_without_picker(request)
+    keep = _query_without_picker(request) if keep_query else []
     joiner = "&" if "?" in base_url else "?"
 
     def link(**params) -> str:
         return f"{base_url}{joiner}{urlencode([*keep, *params.items(), ('tz', str(zone))])}"
 
+    weeks_dates = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     weeks = [
         [
             {
@@ -255,7 +277,7 @@ def picker_context(
             }
             for d in week
         ]
-        for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+        for week in weeks_dates
     ]
     prev_month = _prev_month(month) if month > span.first else None
     next_month = _next_month(month) if month < span.last else None
@@ -263,7 +285,7 @@ def picker_context(
     shown = [("month", f"{month:%Y-%m}"), ("tz", str(zone))]
     if day is not None:
         shown.append(("date", day.isoformat()))
-    chooser = reverse("bookings:zone_chooser", args=[tenant_slug, page_slug])
+    chooser = zone_chooser_url or reverse("bookings:zone_chooser", args=[tenant_slug, page_slug])
     return {
         "zone": str(zone),
         "zone_is_default": zone_is_default,
@@ -271,7 +293,8 @@ def picker_context(
         "month": month,
         "month_value": f"{month:%Y-%m}",
         "weeks": weeks,
-        "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        # Monday first, in the active language ("Mon", "月", ...).
+        "weekday_names": [formats.date_format(d, "D") for d in weeks_dates[0]],
         "prev_url": link(month=f"{prev_month:%Y-%m}") if prev_month else "",
         "next_url": link(month=f"{next_month:%Y-%m}") if next_month else "",
         "prev_month": prev_month,

@@ -120,6 +120,20 @@ def _free_slots(page, avail, now, since, until, exclude) -> list[datetime.dateti
     return slots_free(avail, slots, busy, per_day)
 
 
+def booking_move_slots(
+    booking: Booking,
+    *,
+    now: datetime.datetime | None = None,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+) -> list[datetime.datetime]:
+    """The free slots `booking` may move to (UTC, sorted): its page's free slots with the
+    booking itself blocking nothing (its buffers do not hide the times next to it), less
+    its own current time (moving there changes nothing; the service refuses it)."""
+    slots = page_free_slots(booking.page, now=now, since=since, until=until, exclude=booking)
+    return [s for s in slots if s != booking.starts_at]
+
+
 SlotStatus = Literal["free", "unavailable", "taken"]
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from bookings.answers import answers_clean, guest_clean
 from bookings.models import ApiKey, Booking, BookingChange, BookingPage, Membership, Tenant
@@ -21,8 +22,11 @@ User = get_user_model()
 API_KEY_PREFIX = "lsk_"
 
 
-SLOT_UNAVAILABLE = "This time is not available. Please pick one of the offered times."
-SLOT_TAKEN = "Sorry, this time was just booked by someone else. Please pick another time."
+# In English here (the API's language); the booking page shows them translated.
+SLOT_UNAVAILABLE = gettext_noop("This time is not available. Please pick one of the offered times.")
+SLOT_TAKEN = gettext_noop(
+    "Sorry, this time was just booked by someone else. Please pick another time."
+)
 
 # pg_advisory_xact_lock(namespace, id) keys: one lock per host, one per page without a host.
 LOCK_HOST, LOCK_PAGE = 0x4C530001, 0x4C530002

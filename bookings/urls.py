@@ -32,4 +32,19 @@ urlpatterns = [
         manage_views.booking_manage,
         name="manage",
     ),
+    path(
+        "<slug:tenant_slug>/<slug:page_slug>/manage/<str:token>/days.json",
+        manage_views.manage_days,
+        name="manage_days",
+    ),
+    path(
+        "<slug:tenant_slug>/<slug:page_slug>/manage/<str:token>/times.json",
+        manage_views.manage_times,
+        name="manage_times",
+    ),
+    path(
+        "<slug:tenant_slug>/<slug:page_slug>/manage/<str:token>/time-zone/",
+        manage_views.manage_zone_chooser,
+        name="manage_zone_chooser",
+    ),
 ]

@@ -7,6 +7,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -36,11 +39,11 @@ from bookings.services import SLOT_TAKEN, Guest, SlotTaken, booking_submit
 from bookings.url_params import url_params_from_query
 
 SHOW_TIMES = "show_times"  # the no-JS "Update times" button: re-show, do not book
-BOT_REFUSED = (
+BOT_REFUSED = gettext_noop(
     "Your booking was refused because the form looked automatically filled in. "
     "If you are a person, please reload the page and try again."
 )
-RATE_LIMITED = (
+RATE_LIMITED = gettext_noop(
     "Too many booking attempts from your network. Please wait a few minutes and try again."
 )
 
@@ -69,12 +72,18 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     if refused is not None:
         return refused
     page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    with translation.override(page.language):
+        return _booking_page(request, page, embedded=embedded)
+
+
+def _booking_page(request: HttpRequest, page: BookingPage, *, embedded: bool) -> HttpResponse:
+    """The page in its language (translation active): shown, or the booking made."""
     questions = page_questions(page)
     posted = request.method == "POST"
     showing_times = posted and SHOW_TIMES in request.POST
     submitting = posted and not showing_times
     if submitting and page_submission_limited(request):
-        return too_many_requests(RATE_LIMITED, rate=settings.BOOKING_RATE_LIMIT_PER_IP)
+        return too_many_requests(_(RATE_LIMITED), rate=settings.BOOKING_RATE_LIMIT_PER_IP)
 
     zone, zone_is_default = request_zone(request, page)
     data = request.POST if posted else None
@@ -84,7 +93,7 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     )
     if submitting:
         if form.is_bot():
-            return HttpResponse(BOT_REFUSED, status=400, content_type="text/plain")
+            return HttpResponse(_(BOT_REFUSED), status=400, content_type="text/plain")
         booked = _submit(request, page, form, answers_form, zone, embedded=embedded)
         if booked is not None:
             return booked
@@ -96,6 +105,7 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
         {
             "page": page,
             "tenant": page.tenant,
+            "language": page.language,
             "form": form,
             "answers_form": answers_form,
             "picker": picker,
@@ -134,7 +144,7 @@ def _submit(
             url_params=_url_params(request),
         )
     except SlotTaken:
-        form.add_error("slot", ValidationError(SLOT_TAKEN, code="taken"))
+        form.add_error("slot", ValidationError(_(SLOT_TAKEN), code="taken"))
     except ValidationError as e:
         _add_service_errors(e, form, answers_form)
     else:
@@ -154,8 +164,9 @@ def booking_days(request: HttpRequest, tenant_slug: str, page_slug: str) -> Json
     400 {"error": ...} for a malformed month or an unknown zone."""
     page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
     try:
-        zone = zone_parse(request.GET.get("tz"), page)
-        month = month_parse(request.GET.get("month", ""))
+        with translation.override(page.language):
+            zone = zone_parse(request.GET.get("tz"), page)
+            month = month_parse(request.GET.get("month", ""))
     except BadPickerInput as e:
         return _json_error(str(e))
     return JsonResponse(days_payload(page, month, zone))
@@ -168,8 +179,9 @@ def booking_times(request: HttpRequest, tenant_slug: str, page_slug: str) -> Jso
     400 {"error": ...} for a malformed date or an unknown zone."""
     page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
     try:
-        zone = zone_parse(request.GET.get("tz"), page)
-        day = date_parse(request.GET.get("date", ""))
+        with translation.override(page.language):
+            zone = zone_parse(request.GET.get("tz"), page)
+            day = date_parse(request.GET.get("date", ""))
     except BadPickerInput as e:
         return _json_error(str(e))
     return JsonResponse(times_payload(page, day, zone))
@@ -192,19 +204,21 @@ def zone_chooser(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     embedded = embed.embed_requested(request)
     keep = [(k, v) for k, v in request.GET.items() if k != "tz"]
     back = f"{page.get_absolute_url()}?{urlencode([*keep, ('tz', str(zone))])}"
-    response = render(
-        request,
-        "bookings/zone_chooser.html",
-        {
-            "page": page,
-            "tenant": page.tenant,
-            "zone": str(zone),
-            "zones": TIMEZONE_CHOICES,
-            "keep": keep,
-            "back_url": back,
-            "embedded": embedded,
-        },
-    )
+    with translation.override(page.language):
+        response = render(
+            request,
+            "bookings/zone_chooser.html",
+            {
+                "page": page,
+                "tenant": page.tenant,
+                "language": page.language,
+                "zone": str(zone),
+                "zones": TIMEZONE_CHOICES,
+                "keep": keep,
+                "back_url": back,
+                "embedded": embedded,
+            },
+        )
     return embed.embed_allow(response, page.tenant) if embedded else response
 
 
@@ -221,8 +235,8 @@ def _add_service_errors(error: ValidationError, form, answers_form) -> None:
         target, name = (answers_form, key[8:]) if key.startswith("answers.") else (form, key)
         if name not in target.fields:
             target, name = form, None
-        for message in messages:
-            target.add_error(name, message)
+        for message in messages:  # the service's own messages are marked for translation
+            target.add_error(name, _(message))
 
 
 def confirmation_url(booking) -> str:
@@ -236,21 +250,23 @@ def booking_confirmation(request: HttpRequest, tenant_slug: str, page_slug: str,
     page = booking.page
     zone, _ = zone_for(page, booking.guest_timezone)
     embedded = embed.embed_requested(request)
-    response = render(
-        request,
-        "bookings/confirmation.html",
-        {
-            "page": page,
-            "tenant": page.tenant,
-            "booking": booking,
-            "zone": str(zone),
-            "starts_at": booking.starts_at.astimezone(zone),
-            "ends_at": booking.ends_at.astimezone(zone),
-            "ics_url": reverse("bookings:ics", args=[tenant_slug, page_slug, uid]),
-            "manage_url": manage_path(booking),
-            "embedded": embedded,
-        },
-    )
+    with translation.override(page.language):
+        response = render(
+            request,
+            "bookings/confirmation.html",
+            {
+                "page": page,
+                "tenant": page.tenant,
+                "language": page.language,
+                "booking": booking,
+                "zone": str(zone),
+                "starts_at": booking.starts_at.astimezone(zone),
+                "ends_at": booking.ends_at.astimezone(zone),
+                "ics_url": reverse("bookings:ics", args=[tenant_slug, page_slug, uid]),
+                "manage_url": manage_path(booking),
+                "embedded": embedded,
+            },
+        )
     return embed.embed_allow(response, page.tenant) if embedded else response
 
 

@@ -68,6 +68,26 @@ def test_a_member_reschedules_to_a_free_slot(client_for, member_a, booking):
     assert "Moved from" in response.content.decode()
 
 
+def test_staff_are_offered_the_times_next_to_the_meeting_but_not_its_own(
+    client_for, member_a, booking_page
+):
+    """The page's buffers around the booking being moved hide nothing from staff either."""
+    booking_page.buffer_before_minutes = booking_page.buffer_after_minutes = 30
+    booking_page.save()
+    slots = page_free_slots(booking_page)
+    start = slots[len(slots) // 2]
+    booking = BookingFactory(page=booking_page, starts_at=start)
+    after = start + datetime.timedelta(minutes=30)
+    assert after not in page_free_slots(booking_page)  # inside the buffer
+    client = client_for(member_a)
+    page = client.get(url("change", booking)).content.decode()
+    assert f'<option value="{after.isoformat()}">' in page
+    assert f'<option value="{start.isoformat()}">' not in page
+    response = client.post(url("reschedule", booking), {"slot": after.isoformat()}, follow=True)
+    assert "The booking is moved." in messages_of(response)
+    assert Booking.objects.get(pk=booking.pk).starts_at == after
+
+
 def test_a_taken_or_bad_slot_is_refused_with_the_reason(client_for, member_a, booking):
     client = client_for(member_a)
     other = BookingFactory(page=booking.page, starts_at=page_free_slots(booking.page)[1])

@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from bookings.models import Booking, GuestEmail
-from bookings.selectors import page_free_slots
+from bookings.selectors import booking_move_slots, page_free_slots
+from tests.bookings.test_browser import pick_day, time_button
 from tests.conftest import wait_until, worker_start, worker_stop
 
 pytestmark = [
@@ -83,9 +84,11 @@ def test_guest_books_moves_and_cancels_through_the_emailed_link(
     slot, new_slot = page_free_slots(booking_page)[0], page_free_slots(booking_page)[5]
     tokyo = zoneinfo.ZoneInfo(GUEST_ZONE)
 
-    # 1. Book on the page.
+    # 1. Book on the page: a day in the calendar, then a time (in the guest's zone).
     page.goto(f"{live_server.url}{booking_page.get_absolute_url()}")
-    page.get_by_label("Time", exact=True).select_option(slot.isoformat())
+    expect(page.get_by_label("Time zone")).to_have_value(GUEST_ZONE)
+    pick_day(page, slot, GUEST_ZONE)
+    time_button(page, slot, GUEST_ZONE).click()
     page.get_by_label("Your name").fill("Ann Lee")
     page.get_by_label("Your email").fill("ann@example.com")
     page.get_by_label("Company").fill("Acme")
@@ -115,16 +118,16 @@ def test_guest_books_moves_and_cancels_through_the_emailed_link(
     guest.screenshot(path=str(ARTIFACTS / "manage-390.png"), full_page=True)
     assert guest.evaluate("document.documentElement.scrollWidth") <= 390
 
-    # 4. Move it: open the new time's day, pick the time, submit.
+    # 4. Move it: the calendar's day link (a page load, no script), the time, submit.
     local = new_slot.astimezone(tokyo)
-    radio = guest.locator(f'input[name="slot"][value="{new_slot.isoformat()}"]')
-    day = guest.locator("details.day", has=radio)
-    if day.get_attribute("open") is None:  # a closed day opens natively, no script
-        day.locator("summary").click()
-    expect(radio).to_be_visible()
-    radio.check()
+    assert new_slot in booking_move_slots(Booking.objects.get())
+    expect(guest.get_by_label("Time zone")).to_have_value(GUEST_ZONE)  # the guest's zone
+    pick_day(guest, new_slot, GUEST_ZONE)
+    assert "/manage/" in guest.url  # the calendar's links keep the token's address
+    guest.screenshot(path=str(ARTIFACTS / "manage-picker-390.png"), full_page=True)
+    time_button(guest, new_slot, GUEST_ZONE).click()
     guest.get_by_role("button", name="Move to this time").click()
-    expect(guest.get_by_role("status")).to_contain_text("Your meeting has moved")
+    expect(guest.locator(".notice[role=status]")).to_contain_text("Your meeting has moved")
     expect(guest.get_by_text(f"{local:%H:%M}", exact=False).first).to_be_visible()
     assert Booking.objects.get().starts_at == new_slot
     assert slot in page_free_slots(booking_page)  # the old time is free at once

@@ -228,3 +228,36 @@ def test_an_asked_month_without_free_times_says_so(client, tenant_a):
     html = client.get(page.get_absolute_url() + f"?month={this_month:%Y-%m}").content.decode()
     assert '<p class="note" data-empty>No free times this month.</p>' in html
     assert radio_values(html) == [] and 'aria-label="Next month"' in html
+
+
+def test_the_booking_page_and_its_picker_speak_the_pages_language(client, booking_page):
+    english = client.get(booking_page.get_absolute_url()).content.decode()
+    assert '<html lang="en">' in english and "Book this time" in english
+    assert "Time zone" in english and "Update times" in english
+    booking_page.language = "ja"
+    booking_page.save()
+    html = client.get(booking_page.get_absolute_url()).content.decode()
+    assert '<html lang="ja">' in html
+    for japanese in ("時間を選ぶ", "この時間で予約する", "お名前", "タイムゾーン", "時間を更新"):
+        assert japanese in html, japanese
+    first = page_free_slots(booking_page)[0].astimezone(zoneinfo.ZoneInfo(booking_page.timezone))
+    assert f"{first.year}年{first.month}月" in html and ">月</th>" in html
+    for word in ("Book this time", "Pick a time", "Time zone", "Update times", "Your name", "Mon<"):
+        assert word not in html, word
+    # Its errors too, from the form and from the service.
+    posted = client.post(booking_page.get_absolute_url(), {"name": "Ann", "email": "a@example.com"})
+    assert "日付と時間を選んでください。" in posted.content.decode()
+    error = client.get(days_url(booking_page), {"month": "soon"}).json()["error"]
+    assert error.startswith("month は")
+
+
+def test_the_confirmation_page_speaks_the_pages_language(client, booking_page):
+    booking_page.language = "ja"
+    booking_page.save()
+    booking = BookingFactory(page=booking_page, starts_at=page_free_slots(booking_page)[0])
+    url = reverse(
+        "bookings:booked", args=[booking_page.tenant.slug, booking_page.slug, booking.uid]
+    )
+    html = client.get(url).content.decode()
+    assert '<html lang="ja">' in html and "予約が完了しました" in html
+    assert "カレンダーに追加" in html and "You're booked" not in html

@@ -11,8 +11,17 @@
   var COOKIE = "leadsync_tz";
   var state = { month: root.getAttribute("data-month"), date: root.getAttribute("data-date") };
   var shownZone = zoneInput.value;
-  var monthTitle = new Intl.DateTimeFormat("en-GB", { month: "long", year: "numeric", timeZone: "UTC" });
-  var dayLabel = new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" });
+  /* Dates in the page's language; texts from the template's data-msg-* (translated there). */
+  var lang = document.documentElement.lang || "en";
+  var locale = lang === "en" ? "en-GB" : lang;
+  var monthTitle = new Intl.DateTimeFormat(locale, { month: "long", year: "numeric", timeZone: "UTC" });
+  var dayLabel = new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" });
+
+  function msg(name, values) {
+    var text = root.getAttribute("data-msg-" + name) || "";
+    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(values[k]); });
+    return text;
+  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -42,7 +51,7 @@
     return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         return response.json().then(function (body) {
-          if (!response.ok) throw new Error(body.error || "The server did not answer.");
+          if (!response.ok) throw new Error(body.error || msg("no-answer"));
           return body;
         });
       });
@@ -56,32 +65,32 @@
   function renderTimes(payload) {
     var list = root.querySelector("[data-times]");
     var title = root.querySelector("[data-times-title]");
-    // A time the guest picked stays picked when the same day's times come again (a click
-    // on the selected day, a zone change that keeps the instant).
-    var picked = list.querySelector("input[name=slot]:checked");
-    picked = picked ? picked.value : "";
+    /* A day shown again (a month's first day, then its link) keeps the time chosen in it. */
+    var checked = list.querySelector("input[name=slot]:checked");
+    var chosen = checked ? checked.value : "";
     list.textContent = "";
     if (!payload) {
-      title.textContent = "Pick a day";
-      list.appendChild(el("p", { "class": "note" }, "Pick a day with free times."));
+      title.textContent = msg("pick-day");
+      list.appendChild(el("p", { "class": "note" }, msg("pick-free-day")));
       return;
     }
     title.textContent = dayLabel.format(utcDate(payload.date));
     var status = root.querySelector("[data-status]");
     if (status) {
       var n = payload.times.length;
-      status.textContent = (n ? n + (n === 1 ? " free time" : " free times") : "No free times") + " on " + title.textContent;
+      var day = title.textContent;
+      status.textContent = msg(n === 0 ? "count-none" : n === 1 ? "count-one" : "count-other", { n: n, day: day });
     }
     if (!payload.times.length) {
-      list.appendChild(el("p", { "class": "note" }, "No free times on this day; pick another."));
+      list.appendChild(el("p", { "class": "note" }, msg("no-times-day")));
     }
     payload.times.forEach(function (t, i) {
       var id = "slot-" + (i + 1);
       var radio = el("input", { type: "radio", name: "slot", id: id, value: t.slot });
-      if (t.slot === picked) radio.checked = true;
+      if (t.slot === chosen) radio.checked = true;
       list.appendChild(radio);
       var label = el("label", { "for": id }, t.label);
-      label.appendChild(el("span", { "class": "vh" }, " to " + t.end));
+      label.appendChild(el("span", { "class": "vh" }, " " + msg("to", { end: t.end })));
       list.appendChild(label);
     });
   }
@@ -91,7 +100,7 @@
     slot.textContent = "";
     if (!month) return;
     slot.appendChild(el("a", { "class": "cal-nav", href: pageUrl({ month: month, date: "" }), "data-month": month,
-      "aria-label": which === "prev" ? "Previous month" : "Next month" }, which === "prev" ? "\u2039" : "\u203a"));
+      "aria-label": msg(which) }, which === "prev" ? "\u2039" : "\u203a"));
   }
 
   function renderMonth(payload) {
@@ -112,7 +121,7 @@
       var cell = el("td");
       if (free[iso]) {
         cell.appendChild(el("a", { "class": "day free", href: pageUrl({ month: payload.month, date: iso }),
-          "data-date": iso, "aria-label": dayLabel.format(utcDate(iso)) + ": free times" }, String(day)));
+          "data-date": iso, "aria-label": msg("free-day", { day: dayLabel.format(utcDate(iso)) }) }, String(day)));
       } else {
         cell.appendChild(el("span", { "class": "day" }, String(day)));
       }
@@ -196,7 +205,7 @@
     }).catch(function () {
       shownZone = previous;
       zoneInput.setAttribute("aria-invalid", "true");
-      showError("Unknown time zone \u201c" + wanted + "\u201d: type a name such as Europe/Paris, or choose from the list.");
+      showError(msg("unknown-zone", { zone: wanted }));
     });
   }
   zoneInput.addEventListener("change", applyZone);
