@@ -110,7 +110,7 @@ def test_guest_books_moves_and_cancels_and_salesforce_follows(
     pick_day(page, other_day, TOKYO)
     time_button(page, other_day, TOKYO).click()
     page.get_by_role("button", name="Move to this time").click()
-    expect(page.get_by_role("status")).to_contain_text("Your meeting has moved")
+    expect(page.locator(".notice[role=status]")).to_contain_text("Your meeting has moved")
     moved = settled(
         {"booking": booking, "kind": Delivery.Kind.WRITE_BACK, "change__kind": "rescheduled"}
     )
