@@ -17,7 +17,11 @@ SALT = "bookings.manage-link"
 
 
 class LinkExpired(Exception):
-    """The token is genuine but its meeting is over."""
+    """The token is genuine but its meeting is over; `language` is its page's."""
+
+    def __init__(self, language: str = "") -> None:
+        super().__init__(language)
+        self.language = language
 
 
 def manage_token(booking: Booking) -> str:
@@ -48,5 +52,5 @@ def manage_booking_find(*, tenant_slug: str, page_slug: str, token: str) -> Book
         uid=uid, page__tenant__slug=tenant_slug, page__slug=page_slug
     )
     if booking.ends_at <= timezone.now():
-        raise LinkExpired
+        raise LinkExpired(booking.page.language)
     return booking

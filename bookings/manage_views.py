@@ -57,8 +57,8 @@ def booking_manage(request: HttpRequest, tenant_slug: str, page_slug: str, token
         booking = manage_booking_find(tenant_slug=tenant_slug, page_slug=page_slug, token=token)
     except Booking.DoesNotExist:
         return _unavailable(request, status=404)
-    except LinkExpired:
-        return _unavailable(request, status=410)
+    except LinkExpired as expired:
+        return _unavailable(request, status=410, language=expired.language)
     with translation.override(booking.page.language):
         if request.method == "POST" and SHOW_TIMES in request.POST:
             response = _show(request, booking)
@@ -157,10 +157,16 @@ def _show(
     )
 
 
-def _unavailable(request: HttpRequest, *, status: int) -> HttpResponse:
-    return render(
-        request, "bookings/manage_unavailable.html", {"expired": status == 410}, status=status
-    )
+def _unavailable(request: HttpRequest, *, status: int, language: str = "") -> HttpResponse:
+    """A link that is not (404) or no longer (410, in its page's language) valid."""
+    language = language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        return render(
+            request,
+            "bookings/manage_unavailable.html",
+            {"expired": status == 410, "language": language.split("-")[0]},
+            status=status,
+        )
 
 
 def _picker(request: HttpRequest, booking: Booking, zone: str) -> dict:
@@ -240,8 +246,8 @@ def manage_zone_chooser(request: HttpRequest, tenant_slug: str, page_slug: str, 
         booking = manage_booking_find(tenant_slug=tenant_slug, page_slug=page_slug, token=token)
     except Booking.DoesNotExist:
         return _unavailable(request, status=404)
-    except LinkExpired:
-        return _unavailable(request, status=410)
+    except LinkExpired as expired:
+        return _unavailable(request, status=410, language=expired.language)
     page = booking.page
     zone, _default = zone_for(page, request.GET.get("tz"), booking.guest_timezone)
     keep = [(k, v) for k, v in request.GET.items() if k in ("month", "date")]

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from bookings.answers import answers_clean, guest_clean
 from bookings.models import ApiKey, Booking, BookingChange, BookingPage, Membership, Tenant
@@ -163,16 +163,34 @@ def _locked(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().select_related("page__tenant").get(pk=booking.pk)
 
 
+#: Why a booking can no longer be cancelled or moved, per (state, action): whole sentences,
+#: so each translates as one (raised in the active language: the page's for guests).
+CLOSED = {
+    ("cancelled", "cancelled"): gettext_noop("This meeting was cancelled already."),
+    ("cancelled", "moved"): gettext_noop("This meeting was cancelled; it cannot be moved."),
+    ("completed", "cancelled"): gettext_noop(
+        "This meeting was marked completed; it cannot be cancelled."
+    ),
+    ("completed", "moved"): gettext_noop("This meeting was marked completed; it cannot be moved."),
+    ("no_show", "cancelled"): gettext_noop(
+        "This meeting was marked no-show; it cannot be cancelled."
+    ),
+    ("no_show", "moved"): gettext_noop("This meeting was marked no-show; it cannot be moved."),
+    ("started", "cancelled"): gettext_noop(
+        "This meeting has already started; it cannot be cancelled."
+    ),
+    ("started", "moved"): gettext_noop("This meeting has already started; it cannot be moved."),
+}
+
+
 def _changeable(booking: Booking, *, now: datetime.datetime, action: str) -> None:
-    if booking.is_cancelled:
-        raise BookingClosed(f"This meeting was cancelled; it cannot be {action}.")
-    if booking.outcome:
-        raise BookingClosed(
-            f"This meeting was marked {booking.get_outcome_display().lower()}; "
-            f"it cannot be {action}."
-        )
-    if booking.starts_at <= now:
-        raise BookingClosed(f"This meeting has already started; it cannot be {action}.")
+    state = (
+        "cancelled"
+        if booking.is_cancelled
+        else booking.outcome or ("started" if booking.starts_at <= now else "")
+    )
+    if state:
+        raise BookingClosed(gettext(CLOSED[state, action]))
 
 
 @transaction.atomic
@@ -224,7 +242,7 @@ def booking_reschedule(
             _changeable(locked, now=now, action="moved")
             page = locked.page
             if slot == locked.starts_at:
-                raise ValidationError({"slot": ["The meeting is already at this time."]})
+                raise ValidationError({"slot": [gettext("The meeting is already at this time.")]})
             _availability_lock(page)
             status = page_slot_status(page, slot, now=now, exclude=locked)
             if status == "unavailable":
@@ -264,9 +282,9 @@ def booking_outcome_mark(*, booking: Booking, outcome: str, user=None) -> Bookin
     if locked.outcome == outcome:
         return locked
     if locked.is_cancelled:
-        raise BookingClosed("This meeting was cancelled; it has no outcome to mark.")
+        raise BookingClosed(gettext("This meeting was cancelled; it has no outcome to mark."))
     if locked.starts_at > timezone.now():
-        raise BookingClosed("This meeting has not started yet; mark it once it has.")
+        raise BookingClosed(gettext("This meeting has not started yet; mark it once it has."))
     locked.outcome = outcome
     locked.save(update_fields=["outcome"])
     change = _change_record(locked, kind=kinds[outcome], actor=BookingChange.Actor.STAFF, user=user)

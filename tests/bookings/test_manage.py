@@ -228,6 +228,31 @@ def test_the_page_speaks_the_pages_language(client, booking):
     assert body["error"].startswith("month は 2026-12")
 
 
+def test_refusals_and_dead_links_speak_the_pages_language(client, booking_page):
+    booking_page.language = "ja"
+    booking_page.save()
+    under_way = BookingFactory(
+        page=booking_page,
+        starts_at=timezone.now() - datetime.timedelta(minutes=5),
+        ends_at=timezone.now() + datetime.timedelta(minutes=25),
+    )
+    refused = client.post(manage_path(under_way), {"action": "cancel"})
+    assert refused.status_code == 409
+    assert "すでに始まっているため、キャンセルできません" in refused.content.decode()
+    over = BookingFactory(
+        page=booking_page,
+        starts_at=timezone.now() - datetime.timedelta(hours=1),
+        ends_at=timezone.now() - datetime.timedelta(minutes=1),
+    )
+    gone = client.get(manage_path(over))
+    assert gone.status_code == 410
+    assert '<html lang="ja">' in gone.content.decode()
+    assert "このリンクは有効期限が切れています" in gone.content.decode()
+    # A link that names no booking has no page to take a language from: English.
+    unknown = client.get(manage_path(under_way).replace("/manage/", "/manage/x"))
+    assert unknown.status_code == 404 and "Link not found" in unknown.content.decode()
+
+
 def test_the_confirmation_page_links_to_manage(client, booking):
     page = booking.page
     html = client.get(f"/{page.tenant.slug}/{page.slug}/booked/{booking.uid}/").content.decode()
