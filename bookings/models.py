@@ -225,7 +225,7 @@ class BookingPage(models.Model):
         max_length=10,
         choices=settings.LANGUAGES,
         default="en",
-        help_text="The language of the emails guests receive and of their manage page.",
+        help_text="The language guests meet: the booking page, their emails, their manage page.",
     )
     reminder_enabled = models.BooleanField(
         "send a reminder", default=True, help_text="Email guests a reminder before the meeting."
