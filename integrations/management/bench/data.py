@@ -18,7 +18,7 @@ from bookings.models import AvailabilityWindow, Booking, BookingPage, Tenant
 from bookings.selectors import page_free_slots
 from bookings.services import Guest, api_key_create, booking_submit
 from integrations.connection.tokens import connection_token_refresh
-from integrations.delivery.services import PUSH_TASK
+from integrations.delivery import services as delivery_services
 from integrations.management.bench.figures import Person
 from integrations.management.bench.procs import SEED_TOKEN, Emulator
 from integrations.mappings.services import schema_store
@@ -29,7 +29,6 @@ from integrations.models import (
     SalesforceUserLink,
     SyncTarget,
 )
-from leadsync import enqueue
 
 COPY_BATCH = 1000  # rows per INSERT when copying a backlog
 PAGE_SLOTS = 250  # bookings per bench page (5-minute slots all day, 2 days: ~570 offered)
@@ -98,19 +97,27 @@ def tenant_setup(
     connection.save()
     if configured:
         _configured_like_staff(emulator, connection, people=bool(host_sf_user))
-    staff = None
-    if host_sf_user:
-        staff = get_user_model().objects.create_user(
-            username=f"host-{slug}", email=f"host-{slug}@bench.example", is_staff=True
-        )
-        SalesforceUserLink.objects.create(
-            connection=connection, user=staff, sf_user_id=host_sf_user, sf_name="Bench host"
-        )
     return [
         _page_create(tenant, slug=f"p{index}", duration=5, weekdays=list(range(7)),
-                     day=(dt.time(0, 0), dt.time(23, 55)), horizon=2, notice=0, host=staff)
+                     day=(dt.time(0, 0), dt.time(23, 55)), horizon=2, notice=0,
+                     host=_host(connection, f"{slug}-{index}", host_sf_user))
         for index in range(pages)
     ]  # fmt: skip
+
+
+def _host(connection: SalesforceConnection, name: str, sf_user_id: str):
+    """A staff member of its own per page, linked to the org's user `sf_user_id` (a host's
+    meetings block their times on all their pages: pages that must not share slots need
+    hosts of their own). None without `sf_user_id`."""
+    if not sf_user_id:
+        return None
+    staff = get_user_model().objects.create_user(
+        username=f"host-{name}", email=f"host-{name}@bench.example", is_staff=True
+    )
+    SalesforceUserLink.objects.create(
+        connection=connection, user=staff, sf_user_id=sf_user_id, sf_name="Bench host"
+    )
+    return staff
 
 
 def _configured_like_staff(
@@ -229,8 +236,9 @@ def backlog_copy(
     """What `backlog_save` leaves behind, in a fraction of the time (a guest's submit
     costs ~25 ms of validation the drain never sees): the first booking of each page goes
     through `booking_submit`; the rest copy its Booking row and its Delivery rows field
-    by field (new uid, slot, guest, answers), and one push task per booking is enqueued
-    through the product's own `enqueue.task_send`, in slot order. Returns the uids."""
+    by field (new uid, slot, guest, answers), and each copy asks for a push as a submit's
+    commit does (`push_request`: one task queued per connection until a worker starts
+    it), in slot order. Returns the uids."""
     uids: list[str] = []
     for page in dict.fromkeys(slot.page for slot in slots):
         page_slots = [slot for slot in slots if slot.page is page]
@@ -266,7 +274,9 @@ def backlog_copy(
         for booking in copies:
             uids.append(str(booking.uid))
             for delivery in deliveries:
-                enqueue.task_send(PUSH_TASK, delivery.connection_id)
+                # What each submission's commit does: ask for a push (one is queued per
+                # connection until a worker starts it; see push_request).
+                delivery_services.push_request(delivery.connection_id)
     return uids
 
 
