@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.delivery.build import Built, RecordBuilder, lookup_first
+from integrations.delivery.claims import CLAIM_EXPIRED
 from integrations.mappings.records import (
     booking_key_value,
     event_record_for,
@@ -133,6 +134,7 @@ class PeopleBuilder(RecordBuilder):
             labels=self._page_labels(delivery.booking.page),
         )
         item.event_key_field = key_field
+        item.event_lookup_first = delivery.last_error_code == CLAIM_EXPIRED
 
     def _page_labels(self, page) -> dict[str, str]:
         if page.pk not in self._labels:

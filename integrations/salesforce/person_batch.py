@@ -39,6 +39,9 @@ class PersonItem:
     read_owner: bool = True
     event: dict[str, Any] | None = None
     event_key_field: str = ""
+    # An earlier try may have created the Event without its outcome being recorded (its
+    # claim lapsed): look it up by key before creating one.
+    event_lookup_first: bool = False
     campaign: tuple[str, str] | None = None  # (campaign id, member status)
     account_name: str = ""  # new Contacts: the Account named by an answer
     steps: dict[str, Any] = field(default_factory=dict)

@@ -265,6 +265,7 @@ def _duplicate(
 def event_step(batch: Batch, live: list[PersonItem]) -> None:
     """Create each item's Event on its person (reconciled by key after a lost answer)."""
     todo = [i for i in live if i.event is not None and not (i.steps.get("event") or {}).get("id")]
+    todo = _events_found_first(batch, todo)
     rows = []
     for item in todo:
         person = item.steps["person"]
@@ -285,6 +286,20 @@ def event_step(batch: Batch, live: list[PersonItem]) -> None:
             else:
                 batch.fail(item, "event", result.error or unknown_error())
         _events_reconcile(batch, items)
+
+
+def _events_found_first(batch: Batch, todo: list[PersonItem]) -> list[PersonItem]:
+    """Items whose earlier try may have created their Event (a lapsed claim) take the
+    Event found by key instead of a second one; returns the items still to create."""
+    unsure = [i for i in todo if i.event_lookup_first and i.event_key_field]
+    if not unsure:
+        return todo
+    batch.did(unsure, "find Event by key")
+    found = records_by_key(batch, "Event", unsure[0].event_key_field, unsure)
+    for item in unsure:
+        if item.key in found:
+            item.steps["event"] = {"id": found[item.key], "created": True, "reconciled": True}
+    return [i for i in todo if not (i.steps.get("event") or {}).get("id")]
 
 
 def _events_reconcile(batch: Batch, items: list[PersonItem]) -> None:

@@ -6,8 +6,10 @@ or created, the Event owned by the host, the owner read back, campaign membershi
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from integrations.delivery import services as delivery_services
+from integrations.delivery.claims import CLAIM_EXPIRED
 from integrations.delivery.push import deliveries_push
 from integrations.models import Delivery, FieldMapping, SalesforceUserLink, SyncTarget
 from tests.factories import (
@@ -298,3 +300,28 @@ def test_a_new_contact_goes_under_the_account_of_its_email_domain(
     sent(delivery)
     [contact] = records(sf_emulator, "Contact", seeded=False)
     assert contact["AccountId"] == account_id
+
+
+def test_a_lapsed_claim_whose_event_landed_takes_that_event_not_a_second(
+    sf_emulator, sf_connection
+):
+    """A worker stopped after Salesforce created the person and the Event but before the
+    outcome was recorded (its claim lapsed): the retry finds the person by email and the
+    Event by the booking id, and creates neither again."""
+    page = person_page(sf_connection)
+    delivery = book(sf_connection, page, name="Ada Byron", email="ada@lapsed.example")
+    deliveries_push(connection_id=sf_connection.pk)
+    delivery = sent(delivery)
+    [event] = events_of(sf_emulator, delivery.sf_record_id)
+    # What the sweep leaves after a lapsed claim: nothing of that try recorded.
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Status.RETRYING, steps={}, event_id="", sf_record_id="",
+        last_error_code=CLAIM_EXPIRED, next_attempt_at=timezone.now(),
+    )  # fmt: skip
+
+    deliveries_push(connection_id=sf_connection.pk)
+
+    delivery = sent(delivery)
+    assert events_of(sf_emulator, delivery.sf_record_id) == [event]
+    assert delivery.event_id == event["Id"]
+    assert delivery.steps["event"]["reconciled"] is True
