@@ -373,6 +373,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 150
+# A push takes no new claim after this long (the rest goes on in a new push), so a slow
+# org or `DELIVERY_BATCHING=false` never meets the time limits above mid-claim.
+DELIVERY_PUSH_SECONDS = env.float("DELIVERY_PUSH_SECONDS", default=45.0)
+if not 0 < DELIVERY_PUSH_SECONDS <= CELERY_TASK_SOFT_TIME_LIMIT / 2:
+    raise ImproperlyConfigured("DELIVERY_PUSH_SECONDS is above 0 and at most 60.")
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 # Ride out a broker outage of any length: the worker and beat retry connecting, with
 # backoff, until Redis is back (the default gives up after 100 attempts and exits).

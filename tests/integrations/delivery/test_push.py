@@ -484,6 +484,17 @@ def test_a_first_turn_is_short_while_other_orgs_wait(sf_emulator, sf_connection,
     assert left.count() == 3
 
 
+def test_a_push_past_its_time_takes_no_new_claim(sf_emulator, sf_connection, settings):
+    """A push that has run DELIVERY_PUSH_SECONDS hands the rest to a new push instead of
+    claiming again (so no claim meets Celery's time limit half sent)."""
+    settings.DELIVERY_BATCH_SIZE, settings.DELIVERY_PUSH_SECONDS = 2, 0.001
+    due_deliveries(sf_connection, 5)
+    with mock.patch.object(delivery_services, "push_request") as requested:
+        report = deliveries_push(connection_id=sf_connection.pk)
+    assert (report.claimed, report.sent) == (2, 2)
+    requested.assert_called_once_with(sf_connection.pk, queue=None, resumed=True)
+
+
 def test_a_resumed_push_is_enqueued_as_such(settings):
     with mock.patch.object(delivery_services.enqueue, "task_send") as sent:
         delivery_services.push_enqueue(5, resumed=True)
