@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Any
 
 from celery import current_app
@@ -19,9 +20,21 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
+#: After a failed publish, this process does not try the broker again for this long:
+#: a request that would publish twice (a booking's push and its email) answers after one
+#: failed try, not two. The work is in the database either way; the sweepers send it.
+BROKER_DOWN_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
 def task_send(name: str, *args: Any, queue: str | None = None) -> bool:
     """Enqueue task `name` with `args` (on `queue`; default routing when None). Returns
-    whether the broker took it."""
+    whether the broker took it (False at once, without a try, for BROKER_DOWN_SECONDS
+    after a failed one)."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.info("Broker down a moment ago: %s%s left to the sweeper.", name, args)
+        return False
     options = {"queue": queue} if queue else {}
     try:
         # A signature runs through the registered task's own apply_async when the task
@@ -32,6 +45,7 @@ def task_send(name: str, *args: Any, queue: str | None = None) -> bool:
             retry=False, ignore_result=True, **options
         )
     except Exception as exc:  # any broker failure: the row is saved, a sweeper retries
+        _broker_down_until = time.monotonic() + BROKER_DOWN_SECONDS
         logger.warning(
             "Could not enqueue %s%s (%s: %s); the sweeper will pick it up.",
             name,

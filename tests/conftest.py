@@ -163,6 +163,9 @@ def isolated_cache(settings):
         },
     }
     _coordination_markers_clear()
+    from leadsync import enqueue
+
+    enqueue._broker_down_until = 0.0  # a broker outage a test faked is over for the next
 
 
 def _coordination_markers_clear() -> None:
