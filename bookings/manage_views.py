@@ -29,14 +29,10 @@ from bookings.manage_links import LinkExpired, manage_booking_find, manage_path
 from bookings.models import Booking, BookingChange
 from bookings.picker import (
     TZ_COOKIE,
-    BadPickerInput,
-    date_parse,
-    days_payload,
-    month_parse,
+    days_response,
     picker_context,
-    times_payload,
+    times_response,
     zone_for,
-    zone_parse,
 )
 from bookings.ratelimits import submission_limited, too_many_requests
 from bookings.services import BookingClosed, SlotTaken, booking_cancel, booking_reschedule
@@ -214,13 +210,7 @@ def manage_days(request: HttpRequest, tenant_slug: str, page_slug: str, token: s
     booking = _open_booking(tenant_slug, page_slug, token)
     if isinstance(booking, JsonResponse):
         return booking
-    with translation.override(booking.page.language):
-        try:
-            zone = zone_parse(request.GET.get("tz"), booking.page)
-            month = month_parse(request.GET.get("month", ""))
-        except BadPickerInput as e:
-            return JsonResponse({"error": str(e)}, status=400)
-        return JsonResponse(days_payload(booking.page, month, zone, exclude=booking))
+    return days_response(request, booking.page, exclude=booking)
 
 
 @require_GET
@@ -230,13 +220,7 @@ def manage_times(request: HttpRequest, tenant_slug: str, page_slug: str, token: 
     booking = _open_booking(tenant_slug, page_slug, token)
     if isinstance(booking, JsonResponse):
         return booking
-    with translation.override(booking.page.language):
-        try:
-            zone = zone_parse(request.GET.get("tz"), booking.page)
-            day = date_parse(request.GET.get("date", ""))
-        except BadPickerInput as e:
-            return JsonResponse({"error": str(e)}, status=400)
-        return JsonResponse(times_payload(booking.page, day, zone, exclude=booking))
+    return times_response(request, booking.page, exclude=booking)
 
 
 @require_GET

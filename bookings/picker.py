@@ -17,9 +17,9 @@ import zoneinfo
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -206,6 +206,30 @@ def times_payload(
         "label": f"{day:%A %-d %B %Y}",
         "times": time_items(slots, zone, page.duration_minutes),
     }
+
+
+def days_response(request: HttpRequest, page: BookingPage, *, exclude=None) -> JsonResponse:
+    """GET ?month=YYYY-MM&tz=Zone answered with `days_payload` (for moving `exclude`, when
+    given); 400 {"error": ...} in the page's language for a malformed month or zone."""
+    with translation.override(page.language):
+        try:
+            zone = zone_parse(request.GET.get("tz"), page)
+            month = month_parse(request.GET.get("month", ""))
+        except BadPickerInput as e:
+            return JsonResponse({"error": str(e)}, status=400)
+        return JsonResponse(days_payload(page, month, zone, exclude=exclude))
+
+
+def times_response(request: HttpRequest, page: BookingPage, *, exclude=None) -> JsonResponse:
+    """GET ?date=YYYY-MM-DD&tz=Zone answered with `times_payload` (for moving `exclude`,
+    when given); 400 {"error": ...} in the page's language for a malformed date or zone."""
+    with translation.override(page.language):
+        try:
+            zone = zone_parse(request.GET.get("tz"), page)
+            day = date_parse(request.GET.get("date", ""))
+        except BadPickerInput as e:
+            return JsonResponse({"error": str(e)}, status=400)
+        return JsonResponse(times_payload(page, day, zone, exclude=exclude))
 
 
 def _query_without_picker(request: HttpRequest) -> list[tuple[str, str]]:

@@ -23,15 +23,11 @@ from bookings.models import BookingPage
 from bookings.picker import (
     PICKER_PARAMS,
     TZ_COOKIE,
-    BadPickerInput,
-    date_parse,
-    days_payload,
-    month_parse,
+    days_response,
     picker_context,
     request_zone,
-    times_payload,
+    times_response,
     zone_for,
-    zone_parse,
 )
 from bookings.ratelimits import page_submission_limited, too_many_requests
 from bookings.selectors import booking_get_public, page_get_public, page_questions
@@ -153,23 +149,12 @@ def _submit(
     return None
 
 
-def _json_error(message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=400)
-
-
 @require_GET
 def booking_days(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonResponse:
     """GET ?month=YYYY-MM&tz=Zone: the days of the month (in tz, default the page's) that
     have free times, and the months before/after the guest may move to (null: none).
     400 {"error": ...} for a malformed month or an unknown zone."""
-    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
-    try:
-        with translation.override(page.language):
-            zone = zone_parse(request.GET.get("tz"), page)
-            month = month_parse(request.GET.get("month", ""))
-    except BadPickerInput as e:
-        return _json_error(str(e))
-    return JsonResponse(days_payload(page, month, zone))
+    return days_response(request, page_get_public(tenant_slug=tenant_slug, page_slug=page_slug))
 
 
 @require_GET
@@ -177,14 +162,7 @@ def booking_times(request: HttpRequest, tenant_slug: str, page_slug: str) -> Jso
     """GET ?date=YYYY-MM-DD&tz=Zone: the free times of that day in tz, as
     {"times": [{"slot": UTC ISO to post, "label": "09:00", "end": "09:30"}, ...]}.
     400 {"error": ...} for a malformed date or an unknown zone."""
-    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
-    try:
-        with translation.override(page.language):
-            zone = zone_parse(request.GET.get("tz"), page)
-            day = date_parse(request.GET.get("date", ""))
-    except BadPickerInput as e:
-        return _json_error(str(e))
-    return JsonResponse(times_payload(page, day, zone))
+    return times_response(request, page_get_public(tenant_slug=tenant_slug, page_slug=page_slug))
 
 
 @require_GET
