@@ -23,12 +23,11 @@ from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from bookings.answers import TIMEZONE_CHOICES
+from bookings.answers import KNOWN_ZONES
 from bookings.models import Booking, BookingPage
 from bookings.selectors import booking_move_slots, page_free_slots
 
 TZ_COOKIE = "leadsync_tz"  # set by the page's script from Intl, or by "Update times"
-KNOWN_ZONES = frozenset(z for z, _ in TIMEZONE_CHOICES)
 #: the picker's own query parameters: how the page is shown, not what the guest brought
 PICKER_PARAMS = frozenset({"month", "date", "tz"})
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -289,6 +288,12 @@ def picker_context(
     def link(**params) -> str:
         return f"{base_url}{joiner}{urlencode([*keep, *params.items(), ('tz', str(zone))])}"
 
+    shown_slots = slots + day_slots
+    changes_at = (
+        min(shown_slots) - datetime.timedelta(minutes=page.min_notice_minutes)
+        if shown_slots
+        else None
+    )
     weeks_dates = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     weeks = [
         [
@@ -333,6 +338,8 @@ def picker_context(
         "times_url": times_url or reverse("bookings:times", args=[tenant_slug, page_slug]),
         "zones_url": reverse("bookings:zones"),
         "zone_chooser_url": f"{chooser}?{urlencode([*keep, *shown])}",
+        # The first shown time leaves the minimum notice then: what is shown changes.
+        "changes_at": changes_at,
     }
 
 
