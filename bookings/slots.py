@@ -91,11 +91,23 @@ def slot_is_offered(
     avail: Availability, starts_at: datetime.datetime, now: datetime.datetime
 ) -> bool:
     """Whether `starts_at` is a slot of the availability inside the bookable window (busy
-    times, buffers and the daily cap aside: see `slots_free`)."""
+    times, buffers and the daily cap aside: see `slots_free`): one of `slots_on_day`,
+    found by arithmetic on its day's windows instead of listing them."""
     earliest, latest = bookable_window(avail, now)
     if not earliest <= starts_at < latest:
         return False
-    return starts_at in set(slots_on_day(avail, avail.local_day(starts_at)))
+    local = starts_at.astimezone(avail.zone).replace(tzinfo=None, fold=0)
+    day = local.date()
+    for start, end in avail.windows_on(day):
+        first = datetime.datetime.combine(day, start)
+        if not first <= local <= datetime.datetime.combine(day, end) - avail.duration:
+            continue
+        if (local - first) % avail.duration:
+            continue
+        # As slots_on_day: the local time read in the zone's first reading (fold=0) must
+        # be this instant; the second pass of a repeated hour is not a slot.
+        return local.replace(tzinfo=avail.zone).astimezone(datetime.UTC) == starts_at
+    return False
 
 
 def slots_free(

@@ -137,3 +137,31 @@ def test_the_hour_skipped_when_clocks_go_forward_has_no_slots():
     avail = rules(weekly={spring.weekday(): ((t("01:00"), t("04:00")),)})
     now = datetime.datetime(2030, 3, 30, tzinfo=BERLIN)
     assert local_times(slots_in_window(avail, now), spring) == ["01:00", "01:30", "03:00", "03:30"]
+
+
+def test_slot_is_offered_says_the_same_as_the_list_of_slots_across_clock_changes():
+    """slot_is_offered finds a slot by arithmetic on the windows; it must agree with the
+    listed slots (slots_on_day) for every instant of days when clocks go forward and back,
+    with windows that overlap, in Berlin and in a zone that moves by half an hour."""
+    from bookings.slots import slots_on_day
+
+    for zone in (BERLIN, zoneinfo.ZoneInfo("Australia/Lord_Howe")):
+        windows = ((t("00:00"), t("04:00")), (t("01:15"), t("03:00")), (t("09:00"), t("17:00")))
+        avail = rules(
+            zone=zone,
+            weekly={d: windows for d in range(7)},
+            duration=datetime.timedelta(minutes=15),
+            horizon_days=400,
+        )
+        now = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+        # Berlin: 2030-03-31 forward, 2030-10-27 back; Lord Howe: 2030-04-07 back (30 min),
+        # 2030-10-06 forward (30 min).
+        for day in map(datetime.date.fromisoformat, ("2030-03-31", "2030-10-27", "2030-04-07",
+                                                      "2030-10-06", "2030-06-03")):  # fmt: skip
+            near = (day + datetime.timedelta(days=n) for n in (-1, 0, 1))
+            listed = {s for d in near for s in slots_on_day(avail, d)}
+            start = datetime.datetime.combine(day, t("00:00"), tzinfo=zone).astimezone(datetime.UTC)
+            instants = [start + datetime.timedelta(minutes=5 * n) for n in range(12 * 26)]
+            assert listed  # the day has slots to compare
+            for instant in instants:
+                assert slot_is_offered(avail, instant, now) == (instant in listed), (zone, instant)
