@@ -17,13 +17,13 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from bookings.models import ApiKey, Booking, BookingChange, BookingPage
+from bookings import page_cache
+from bookings.models import ApiKey, Booking, BookingChange
 from bookings.ratelimits import api_submission_limited, rate_period_seconds, too_many_requests
 from bookings.selectors import (
     api_key_find,
     booking_get_for_api,
     page_free_slots,
-    page_get_public,
 )
 from bookings.services import (
     BookingClosed,
@@ -68,11 +68,14 @@ def _authenticate(request: HttpRequest, tenant_slug: str | None = None) -> ApiKe
     return api_key
 
 
-def _page(request: HttpRequest, tenant_slug: str, page_slug: str) -> tuple[ApiKey, BookingPage]:
-    """The request's API key and active page. Raises ApiError (401/403/404)."""
+def _page(
+    request: HttpRequest, tenant_slug: str, page_slug: str
+) -> tuple[ApiKey, page_cache.PageRows]:
+    """The request's API key and active page (with its questions and availability).
+    Raises ApiError (401/403/404)."""
     api_key = _authenticate(request, tenant_slug)
     try:
-        return api_key, page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+        return api_key, page_cache.page_rows(tenant_slug=tenant_slug, page_slug=page_slug)
     except Http404:
         raise ApiError(404, {"page": ["No active booking page here."]}) from None
 
@@ -123,7 +126,8 @@ def booking_create(request: HttpRequest, tenant_slug: str, page_slug: str) -> Js
     400 with {"errors": {field: [messages]}} for invalid input (answers as "answers.<key>"),
     409 when the slot is taken, 429 when the key sends too many.
     """
-    api_key, page = _page(request, tenant_slug, page_slug)
+    api_key, rows = _page(request, tenant_slug, page_slug)
+    page = rows.page
     if api_submission_limited(request, key_prefix=api_key.prefix):
         rate = settings.BOOKING_API_RATE_LIMIT_PER_KEY
         return too_many_requests(
@@ -144,6 +148,8 @@ def booking_create(request: HttpRequest, tenant_slug: str, page_slug: str) -> Js
             answers=body.get("answers", {}),
             url_params=body.get("url_params", {}),
             actor=BookingChange.Actor.API,
+            questions=rows.questions,
+            availability=rows.availability,
         )
     except ValidationError as e:
         raise ApiError(400, e.message_dict) from None
@@ -164,7 +170,8 @@ def booking_create(request: HttpRequest, tenant_slug: str, page_slug: str) -> Js
 @_api_view
 def slot_list(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonResponse:
     """GET -> {"slots": [ISO 8601 UTC starts], "duration_minutes", "timezone"}."""
-    _, page = _page(request, tenant_slug, page_slug)
+    _, rows = _page(request, tenant_slug, page_slug)
+    page = rows.page
     return JsonResponse(
         {
             "slots": [s.isoformat() for s in page_free_slots(page)],

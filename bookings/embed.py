@@ -22,7 +22,12 @@ def embed_requested(request: HttpRequest) -> bool:
 
 def embed_allow(response: HttpResponse, tenant: Tenant) -> HttpResponse:
     """Let the tenant's listed sites frame `response`, and only them ('none' if none)."""
-    origins = list(tenant.embed_origin_list) or ["'none'"]
+    return embed_allow_origins(response, tenant.embed_origin_list)
+
+
+def embed_allow_origins(response: HttpResponse, origins: list[str]) -> HttpResponse:
+    """Let `origins` (a tenant's embed_origin_list) frame `response`, and only them."""
+    origins = list(origins) or ["'none'"]
     if settings.CONTENT_SECURITY_POLICY:
         # The enforced policy (production): the whole of it, with this page's framers.
         response._csp_replace = {"frame-ancestors": origins}

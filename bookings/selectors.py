@@ -75,10 +75,13 @@ def _busy(
 ) -> tuple[list[tuple[datetime.datetime, datetime.datetime]], Counter]:
     """The active meetings that may block `slots` (the host's on all their pages; the
     page's own without a host), and the page's own bookings per local day (one query)."""
-    first, last = avail.local_day(slots[0]), avail.local_day(slots[-1])
     margin = avail.duration + max(avail.buffer_before, avail.buffer_after)
-    since = avail.day_start(first) - margin
-    until = avail.day_start(last + datetime.timedelta(days=1)) + margin
+    if avail.daily_cap is None:  # only the meetings near the slots matter
+        since, until = slots[0] - margin, slots[-1] + margin
+    else:  # and the page's bookings on their whole local days, for the cap
+        first, last = avail.local_day(slots[0]), avail.local_day(slots[-1])
+        since = avail.day_start(first) - margin
+        until = avail.day_start(last + datetime.timedelta(days=1)) + margin
     meetings = Booking.objects.filter(
         cancelled_at__isnull=True, starts_at__lt=until, ends_at__gt=since
     )
@@ -137,25 +140,34 @@ def booking_move_slots(
 SlotStatus = Literal["free", "unavailable", "taken"]
 
 
+def page_slot_offered(
+    page: BookingPage, slot: datetime.datetime, *, now: datetime.datetime, avail: Availability
+) -> bool:
+    """Whether the page offers `slot` at all at `now` (active, its hours, notice and
+    horizon), whatever is booked; `avail` is `page_availability(page)`. No query."""
+    return page.active and slot_is_offered(avail, slot, now)
+
+
 def page_slot_status(
     page: BookingPage,
     slot: datetime.datetime,
     *,
     now: datetime.datetime | None = None,
     exclude: Booking | None = None,
+    avail: Availability | None = None,
 ) -> SlotStatus:
     """Whether a guest may book `slot` on `page` now, by every rule of `page_free_slots`:
     "free"; "unavailable" when the page does not offer that time at all (inactive page,
     outside its hours, notice or horizon); "taken" when it does but other bookings block
     it (overlap, buffers, the host's other meetings, the daily cap). `exclude`: the
-    booking being moved, which does not block itself."""
+    booking being moved (or being made), which does not block itself. `avail`: the
+    page's `page_availability`, when the caller has read it already."""
     now = now or timezone.now()
-    avail = page_availability(page, now=now)
-    if not page.active or not slot_is_offered(avail, slot, now):
+    avail = avail or page_availability(page, now=now)
+    if not page_slot_offered(page, slot, now=now, avail=avail):
         return "unavailable"
-    just_after = slot + datetime.timedelta(microseconds=1)
-    free = _free_slots(page, avail, now, slot, just_after, exclude)
-    return "free" if free == [slot] else "taken"
+    busy, per_day = _busy(page, avail, [slot], exclude)
+    return "free" if slots_free(avail, [slot], busy, per_day) == [slot] else "taken"
 
 
 def booking_get_public(*, tenant_slug: str, page_slug: str, uid) -> Booking:

@@ -12,9 +12,24 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from bookings.answers import answers_clean, guest_clean
-from bookings.models import ApiKey, Booking, BookingChange, BookingPage, Membership, Tenant
-from bookings.selectors import api_key_hash, page_questions, page_slot_status
+from bookings.models import (
+    ApiKey,
+    Booking,
+    BookingChange,
+    BookingPage,
+    Membership,
+    Question,
+    Tenant,
+)
+from bookings.selectors import (
+    api_key_hash,
+    page_availability,
+    page_questions,
+    page_slot_offered,
+    page_slot_status,
+)
 from bookings.signals import booking_changed, booking_submitted
+from bookings.slots import Availability
 from bookings.url_params import url_params_limit
 
 User = get_user_model()
@@ -38,10 +53,10 @@ class SlotTaken(Exception):
 
 def _availability_lock(page: BookingPage) -> None:
     """Serialize, until the transaction ends, every booking write that could take the time
-    of `page`'s host (of the page, without a host): the availability check and the insert
-    then happen one writer at a time, also across the host's pages, which the partial
-    unique index (one page's slot) cannot see. PostgreSQL only; SQLite (the first-run
-    default) runs one write transaction at a time anyway."""
+    of `page`'s host (of the page, without a host): the availability checks and the
+    commits of the writes then happen one writer at a time, also across the host's pages,
+    which the partial unique index (one page's slot) cannot see. PostgreSQL only; SQLite
+    (the first-run default) runs one write transaction at a time anyway."""
     if connection.vendor != "postgresql":
         return
     key = (LOCK_HOST, page.host_id) if page.host_id else (LOCK_PAGE, page.pk)
@@ -80,6 +95,8 @@ def booking_submit(
     answers: dict[str, Any],
     url_params: dict[str, Any],
     actor: str = BookingChange.Actor.GUEST,
+    questions: list[Question] | None = None,
+    availability: Availability | None = None,
 ) -> Booking:
     """Book `slot` (an aware start time) on `page` for `guest`.
 
@@ -88,7 +105,12 @@ def booking_submit(
     Booking in one transaction, sending `booking_submitted` inside it.
 
     The slot must pass every availability rule (`bookings.selectors.page_slot_status`),
-    checked under a per-host lock so that two guests never get overlapping times.
+    checked under a per-host lock so that two guests never get overlapping times. The
+    rows are written first and the lock taken last, so that concurrent bookings of one
+    host wait on each other only for the check and the commit.
+
+    `questions`, `availability`: the page's questions and `page_availability`, when the
+    caller has them already (else read here).
 
     Returns the new Booking. Raises ValidationError (a dict keyed "slot", "name",
     "email", "timezone", "answers.<key>") for invalid input, SlotTaken when other
@@ -101,20 +123,22 @@ def booking_submit(
     except ValidationError as e:
         errors.update(e.message_dict)
     try:
-        cleaned_answers = answers_clean(page_questions(page), answers)
+        if questions is None:
+            questions = page_questions(page)
+        cleaned_answers = answers_clean(questions, answers)
     except ValidationError as e:
         errors.update(e.message_dict)
     ends_at = slot + datetime.timedelta(minutes=page.duration_minutes)
+    now = timezone.now()
+    avail = availability or page_availability(page, now=now)  # the rules, outside the lock
+    if not page_slot_offered(page, slot, now=now, avail=avail):
+        errors["slot"] = [SLOT_UNAVAILABLE]
+    elif errors and page_slot_status(page, slot, now=now, avail=avail) == "taken":
+        errors["slot"] = [SLOT_TAKEN]  # say everything that is wrong at once
+    if errors:
+        raise ValidationError(errors)
     try:
         with transaction.atomic():
-            _availability_lock(page)
-            status = page_slot_status(page, slot)
-            if status != "free" and (errors or status == "unavailable"):
-                errors["slot"] = [SLOT_UNAVAILABLE if status == "unavailable" else SLOT_TAKEN]
-            if errors:
-                raise ValidationError(errors)
-            if status == "taken":
-                raise SlotTaken
             booking = Booking.objects.create(
                 page=page,
                 starts_at=slot,
@@ -125,8 +149,15 @@ def booking_submit(
                 answers=cleaned_answers,
                 url_params=url_params_limit(url_params),
             )
-            _change_record(booking, kind=BookingChange.Kind.BOOKED, actor=actor)
-            booking_submitted.send(sender=Booking, booking=booking)
+            change = _change_record(booking, kind=BookingChange.Kind.BOOKED, actor=actor)
+            booking_submitted.send(sender=Booking, booking=booking, change=change)
+            # The lock last: it is held only for the check and the commit, while the rows
+            # above (and the outbox's) stay this transaction's own until then. After the
+            # lock, every booking its earlier holders committed is visible (read
+            # committed); a taken slot rolls all of this back.
+            _availability_lock(page)
+            if page_slot_status(page, slot, now=now, exclude=booking, avail=avail) != "free":
+                raise SlotTaken
     except IntegrityError:
         # A write that did not take the lock (or a database without it) won the race;
         # the partial unique index refused this one.
@@ -312,6 +343,17 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+#: "Last used" is kept to this precision: a key sending many requests writes its row once
+#: per interval, not once per request (each a committed write of one hot row).
+API_KEY_USED_PRECISION = datetime.timedelta(minutes=1)
+
+
 def api_key_mark_used(*, api_key: ApiKey) -> None:
-    """Record that `api_key` authenticated a request just now (one UPDATE)."""
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+    """Record that `api_key` authenticated a request just now (one UPDATE, skipped when
+    the key's row, as read, was marked less than API_KEY_USED_PRECISION ago)."""
+    now = timezone.now()
+    last = api_key.last_used_at
+    if last is not None and now - API_KEY_USED_PRECISION < last <= now:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now

@@ -2,7 +2,8 @@
 
 from django.dispatch import Signal
 
-#: Sent with `booking=` inside the transaction that saves a new Booking. A receiver that
+#: Sent with `booking=` and `change=` (its BOOKED BookingChange) inside the transaction
+#: that saves a new Booking. A receiver that
 #: writes rows (an outbox) commits or rolls back together with the booking; a receiver
 #: that raises makes the booking fail.
 booking_submitted = Signal()

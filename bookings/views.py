@@ -14,7 +14,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from bookings import embed
+from bookings import embed, page_cache
 from bookings.answers import TIMEZONE_CHOICES
 from bookings.forms import BookingForm, PageAnswersForm
 from bookings.ics import booking_ics
@@ -67,14 +67,57 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     refused = embed.csrf_refusal(request, embedded=embedded)
     if refused is not None:
         return refused
+    if request.method == "GET" and page_cache.enabled():
+        return _booking_page_cached(request, tenant_slug, page_slug, embedded=embedded)
+    rows = page_cache.page_rows(tenant_slug=tenant_slug, page_slug=page_slug)
+    with translation.override(rows.page.language):
+        return _booking_page(request, rows.page, embedded=embedded, rows=rows)
+
+
+def _booking_page_cached(
+    request: HttpRequest, tenant_slug: str, page_slug: str, *, embedded: bool
+) -> HttpResponse:
+    """The GET from bookings.page_cache, else rendered and kept there."""
+    key = page_cache.request_key(request, tenant_slug, page_slug)
+    cached = page_cache.response_get(request, key)
+    if cached is not None:
+        return cached
     page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    versions = page_cache.page_versions(page)
+    if versions is not None:  # the page's rows as of these versions, or later
+        fresh = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+        if (fresh.tenant_id, fresh.host_id) != (page.tenant_id, page.host_id):
+            versions = None  # moved to another host meanwhile: these are not its versions
+        page = fresh
+    marks = page_cache.Marks.new()
     with translation.override(page.language):
-        return _booking_page(request, page, embedded=embedded)
+        response = _booking_page(request, page, embedded=embedded, marks=marks)
+    if response.status_code == 200 and versions is not None:
+        page_cache.store(
+            key,
+            html=response.content.decode(),
+            marks=marks,
+            versions=versions,
+            changes_at=response.changes_at,
+            frame_origins=page.tenant.embed_origin_list if embedded else None,
+        )
+    response.content = marks.fill(response.content.decode(), request)
+    return response
 
 
-def _booking_page(request: HttpRequest, page: BookingPage, *, embedded: bool) -> HttpResponse:
-    """The page in its language (translation active): shown, or the booking made."""
-    questions = page_questions(page)
+def _booking_page(
+    request: HttpRequest,
+    page: BookingPage,
+    *,
+    embedded: bool,
+    marks: page_cache.Marks | None = None,
+    rows: page_cache.PageRows | None = None,
+) -> HttpResponse:
+    """The page in its language (translation active): shown, or the booking made.
+    `marks`: render a GET with these placeholders for the per-request values (its
+    `changes_at` then says until when the times it shows are bookable). `rows`: the
+    page's questions and availability, when read already."""
+    questions = rows.questions if rows else page_questions(page)
     posted = request.method == "POST"
     showing_times = posted and SHOW_TIMES in request.POST
     submitting = posted and not showing_times
@@ -90,29 +133,28 @@ def _booking_page(request: HttpRequest, page: BookingPage, *, embedded: bool) ->
     if submitting:
         if form.is_bot():
             return HttpResponse(_(BOT_REFUSED), status=400, content_type="text/plain")
-        booked = _submit(request, page, form, answers_form, zone, embedded=embedded)
+        booked = _submit(request, page, form, answers_form, zone, rows, embedded=embedded)
         if booked is not None:
             return booked
 
     picker = picker_context(request, page)  # after a refused booking: shows what is free now
-    response = render(
-        request,
-        "bookings/page.html",
-        {
-            "page": page,
-            "tenant": page.tenant,
-            "language": page.language,
-            "form": form,
-            "answers_form": answers_form,
-            "picker": picker,
-            "errors": _error_summary(form, answers_form) if submitting else [],
-            "zone": str(zone),
-            "detect_zone": not posted and zone_is_default,
-            "tz_cookie": TZ_COOKIE,
-            "show_times": SHOW_TIMES,
-            "embedded": embedded,
-        },
-    )
+    context = {
+        "page": page,
+        "tenant": page.tenant,
+        "language": page.language,
+        "form": form,
+        "answers_form": answers_form,
+        "picker": picker,
+        "errors": _error_summary(form, answers_form) if submitting else [],
+        "zone": str(zone),
+        "detect_zone": not posted and zone_is_default,
+        "tz_cookie": TZ_COOKIE,
+        "show_times": SHOW_TIMES,
+        "embedded": embedded,
+        **(marks.context() if marks else {}),
+    }
+    response = render(request, "bookings/page.html", context)
+    response.changes_at = picker["changes_at"]
     if embedded:
         embed.embed_allow(response, page.tenant)
     if showing_times:
@@ -121,7 +163,14 @@ def _booking_page(request: HttpRequest, page: BookingPage, *, embedded: bool) ->
 
 
 def _submit(
-    request: HttpRequest, page: BookingPage, form, answers_form, zone, *, embedded: bool
+    request: HttpRequest,
+    page: BookingPage,
+    form,
+    answers_form,
+    zone,
+    rows: page_cache.PageRows | None,
+    *,
+    embedded: bool,
 ) -> HttpResponse | None:
     """Book the posted slot: the redirect to the confirmation, or None with the errors on
     the forms (the page is shown again)."""
@@ -138,6 +187,8 @@ def _submit(
             ),
             answers=answers_form.answers(),
             url_params=_url_params(request),
+            questions=list(answers_form.questions.values()),
+            availability=rows.availability if rows else None,
         )
     except SlotTaken:
         form.add_error("slot", ValidationError(_(SLOT_TAKEN), code="taken"))

@@ -116,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # CSP_NONCE (bookings.page_cache fills it in)
             ],
         },
     },
@@ -166,6 +167,10 @@ CACHES["coordination"] = {**CACHES["default"], "KEY_PREFIX": "coordination"}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 CSRF_USE_SESSIONS = False
 MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
+
+# The public booking page's GET is answered from the cache while what it shows is unchanged
+# (bookings.page_cache): at most this many seconds, 0 turns it off.
+BOOKING_PAGE_CACHE_SECONDS = env.int("LEADSYNC_PAGE_CACHE_SECONDS", default=60)
 
 # --- Rate limits (django-ratelimit) ----------------------------------------------
 # https://django-ratelimit.readthedocs.io/en/stable/settings.html

@@ -166,6 +166,10 @@ def isolated_cache(settings):
     from leadsync import enqueue
 
     enqueue._broker_down_until = 0.0  # a broker outage a test faked is over for the next
+    from bookings import page_cache
+
+    page_cache._cache_down_until = 0.0  # likewise a cache outage
+    page_cache._rows.clear()  # pages kept by an earlier test (ids start again)
 
 
 def _coordination_markers_clear() -> None:

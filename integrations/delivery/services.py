@@ -73,7 +73,7 @@ SCHEMA_RECHECK_INTERVAL = timedelta(minutes=5)
 # -- the outbox ---------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the booking's transaction: no savepoint of its own
 def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
     """One Delivery per enabled target of `booking`'s page (pending, due now), created in
     the booking's own transaction; a push of the connection is enqueued on commit.

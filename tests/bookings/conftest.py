@@ -1,6 +1,11 @@
 """Fixtures of the booking-site tests."""
 
+import socket
+
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from bookings.models import Question
 from bookings.selectors import page_free_slots
@@ -27,3 +32,25 @@ def booking_page(tenant_a):
 def free_slot(booking_page):
     """The first slot a guest may book on `booking_page`."""
     return page_free_slots(booking_page)[0]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dead_redis_cache(settings):
+    """The production cache configuration, pointed at a Redis that is down."""
+    settings.CACHES = {
+        "default": {
+            **django_settings.CACHES["default"],
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    with pytest.raises(RedisError):
+        cache.get("probe")  # really down

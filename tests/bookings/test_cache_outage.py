@@ -2,12 +2,8 @@
 book (the flood guard is skipped with a warning), and nothing on the public page needs it."""
 
 import logging
-import socket
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from redis.exceptions import RedisError
 
 from bookings.models import Booking
 from tests.bookings.test_api import SECRET, body, post
@@ -15,28 +11,6 @@ from tests.bookings.test_views import form_data
 from tests.factories import ApiKeyFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def dead_redis_cache(settings):
-    """The production cache configuration, pointed at a Redis that is down."""
-    settings.CACHES = {
-        "default": {
-            **django_settings.CACHES["default"],
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
-    with pytest.raises(RedisError):
-        cache.get("probe")  # really down
 
 
 def test_public_page_books_while_the_cache_is_down(

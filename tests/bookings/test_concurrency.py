@@ -1,6 +1,7 @@
 """Two guests submit the same slot at the same moment, on real PostgreSQL."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
@@ -60,26 +61,22 @@ def test_concurrent_submits_for_one_slot_book_it_once(shared_page):
 def test_concurrent_submits_past_the_check_are_stopped_by_the_unique_index(
     shared_page, monkeypatch
 ):
-    """Without the per-host lock (a writer that skips it), both threads pass the
-    availability check before either inserts: only the partial unique index can tell them
-    apart, and the loser still gets SlotTaken."""
+    """Without the per-host lock (a writer that skips it) and with the check under it
+    fooled, two writers of one slot are both inside their transactions at once: the
+    partial unique index makes the second insert wait for the first commit and refuses it,
+    and the loser still gets SlotTaken."""
     page = shared_page
     slot = page_free_slots(page)[0]
-    both_checked = threading.Barrier(2, timeout=10)
     real_status = services.page_slot_status
-    checks = []
 
-    def status_then_wait(*args, **kwargs):
-        result = real_status(*args, **kwargs)
-        checks.append(result)
-        if len(checks) <= 2:  # the first check of each thread
-            both_checked.wait()
-        return result
+    def fooled(*args, **kwargs):  # the check under the lock says free; the re-check is real
+        return "free" if kwargs.get("exclude") is not None else real_status(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_availability_lock", lambda page: None)
-    monkeypatch.setattr(services, "page_slot_status", status_then_wait)
+    # In place of the lock: keep the transaction open, so the other writer's insert meets
+    # this one's uncommitted row.
+    monkeypatch.setattr(services, "_availability_lock", lambda page: time.sleep(0.5))
+    monkeypatch.setattr(services, "page_slot_status", fooled)
     outcomes = submit_concurrently(page, slot, count=2)
-    assert checks[:2] == ["free", "free"]
     assert sorted(type(o).__name__ for o in outcomes) == ["Booking", "SlotTaken"], outcomes
     assert Booking.objects.filter(page=page, starts_at=slot).count() == 1
 

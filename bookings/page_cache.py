@@ -1,0 +1,293 @@
+"""The public booking page's GET answered from the cache: the HTML of a page as one kind of
+request asks for it, kept while nothing it shows has changed. And, for a booking (page
+POST, API), the page's rows kept in the process under the same versions (`page_rows`).
+
+An entry is found by what makes the HTML differ between requests: the path and query
+(month, date, tz, embed marker, the URL parameters the form posts back) and the guest's
+time-zone cookie. It holds the HTML, with two unguessable placeholders where each request
+gets its own values (the CSRF token, and the CSP nonce of the inline scripts), and the
+versions of what it was rendered from:
+
+- "config", one per tenant: the tenant, its pages, their questions, hours and date
+  overrides. Bumped when any such row is saved or deleted.
+- "slots", one per host (per page without a host): the meetings that block the page's
+  times. Bumped when a booking is saved or deleted (booked, moved, cancelled).
+
+An entry is served only while both versions are the ones it was rendered under, and only
+until the first time it shows could no longer be booked (minimum notice), never longer
+than BOOKING_PAGE_CACHE_SECONDS (new days enter the horizon; a change no signal reports,
+such as a host's user deleted, shows by then). Versions are read before the page's rows,
+and bumped both when the change is made and when it commits, so HTML rendered from rows
+read before a change is never stored under a version read after it.
+
+Nothing here decides what may be booked: the POST checks the slot in the database under a
+lock. A stale or missing entry costs one render. When the cache cannot be reached the page
+is rendered as without it, and the cache is left alone for CACHE_DOWN_SECONDS.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import secrets
+import threading
+import time
+import uuid
+import zoneinfo
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils import timezone
+
+from bookings import embed
+from bookings.models import BookingPage, Question
+from bookings.picker import TZ_COOKIE
+from bookings.ratelimits import CACHE_UNAVAILABLE
+from bookings.selectors import page_availability, page_get_public, page_questions
+from bookings.slots import Availability
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "booking-page"
+CACHE_DOWN_SECONDS = 5.0
+_cache_down_until = 0.0
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Placeholders rendered into the HTML instead of the per-request values."""
+
+    csrf: str
+    nonce: str
+
+    @classmethod
+    def new(cls) -> Marks:
+        return cls(
+            csrf=f"csrfmark{secrets.token_hex(16)}", nonce=f"noncemark{secrets.token_hex(16)}"
+        )
+
+    def fill(self, html: str, request: HttpRequest) -> str:
+        """`html` with this request's CSRF token (its cookie is set on the response) and,
+        when the HTML has inline scripts, its CSP nonce (then named in the CSP header)."""
+        html = html.replace(self.csrf, get_token(request))
+        if self.nonce in html:
+            html = html.replace(self.nonce, str(request.csp_nonce))
+        return html
+
+    def context(self) -> dict[str, str]:
+        """What the page's template renders in their place."""
+        return {"csrf_token": self.csrf, "CSP_NONCE": self.nonce}
+
+
+def enabled() -> bool:
+    return settings.BOOKING_PAGE_CACHE_SECONDS > 0 and time.monotonic() >= _cache_down_until
+
+
+def _down(exc: Exception) -> None:
+    global _cache_down_until
+    _cache_down_until = time.monotonic() + CACHE_DOWN_SECONDS
+    logger.warning(
+        "Booking page cache unreachable (%s: %s); rendering pages for %.0f s.",
+        type(exc).__name__,
+        exc,
+        CACHE_DOWN_SECONDS,
+    )
+
+
+def request_key(request: HttpRequest, tenant_slug: str, page_slug: str) -> str:
+    """The entry a GET of the page would be stored under."""
+    raw = "\n".join(
+        (
+            tenant_slug,
+            page_slug,
+            request.META.get("QUERY_STRING", ""),
+            request.COOKIES.get(TZ_COOKIE, ""),
+        )
+    )
+    return f"{PREFIX}:html:{hashlib.sha256(raw.encode()).hexdigest()}"
+
+
+# -- versions -------------------------------------------------------------------------------
+
+
+def _config_key(tenant_id: int) -> str:
+    return f"{PREFIX}:config:{tenant_id}"
+
+
+def _slots_key(*, host_id: int | None, page_id: int) -> str:
+    return f"{PREFIX}:slots:host:{host_id}" if host_id else f"{PREFIX}:slots:page:{page_id}"
+
+
+def page_versions(page: BookingPage) -> dict[str, str] | None:
+    """The current versions `page`'s HTML depends on (created when missing); None when the
+    cache cannot be reached."""
+    return _versions(
+        [_config_key(page.tenant_id), _slots_key(host_id=page.host_id, page_id=page.pk)]
+    )
+
+
+def _versions(keys: list[str]) -> dict[str, str] | None:
+    if not enabled():
+        return None
+    try:
+        versions = cache.get_many(keys)
+        for key in keys:
+            if key not in versions:
+                cache.add(key, uuid.uuid4().hex, timeout=None)
+        if len(versions) < len(keys):
+            versions = cache.get_many(keys)
+    except CACHE_UNAVAILABLE as exc:
+        _down(exc)
+        return None
+    return versions if len(versions) == len(keys) else None
+
+
+def _bump(keys: list[str]) -> None:
+    if not enabled():  # unreachable a moment ago: entries expire by themselves
+        return
+    try:
+        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
+    except CACHE_UNAVAILABLE as exc:
+        _down(exc)
+
+
+def _bump_now_and_on_commit(keys: list[str]) -> None:
+    _bump(keys)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _bump(keys))
+
+
+def config_changed(tenant_id: int) -> None:
+    """A tenant's pages, questions, hours or overrides changed: its pages render anew."""
+    _bump_now_and_on_commit([_config_key(tenant_id)])
+
+
+def slots_changed(*, host_id: int | None, page_id: int) -> None:
+    """A meeting of this host (of this page, without a host) was booked, moved or
+    cancelled: every page whose times it blocks renders anew."""
+    _bump_now_and_on_commit([_slots_key(host_id=host_id, page_id=page_id)])
+
+
+# -- entries --------------------------------------------------------------------------------
+
+
+def response_get(request: HttpRequest, key: str) -> HttpResponse | None:
+    """The cached page for this GET, filled in for `request`; None: render it."""
+    if not enabled():
+        return None
+    try:
+        entry: dict[str, Any] | None = cache.get(key)
+        if entry is None or cache.get_many(list(entry["versions"])) != entry["versions"]:
+            return None
+    except CACHE_UNAVAILABLE as exc:
+        _down(exc)
+        return None
+    marks = Marks(csrf=entry["csrf"], nonce=entry["nonce"])
+    response = HttpResponse(marks.fill(entry["html"], request))
+    if entry["frame_origins"] is not None:
+        embed.embed_allow_origins(response, entry["frame_origins"])
+    return response
+
+
+def store(
+    key: str,
+    *,
+    html: str,
+    marks: Marks,
+    versions: dict[str, str],
+    changes_at: datetime.datetime | None,
+    frame_origins: list[str] | None,
+) -> None:
+    """Keep `html` (rendered with `marks`, from rows read after `versions`) under `key`
+    until `changes_at` (when the first time it shows can no longer be booked), at most
+    BOOKING_PAGE_CACHE_SECONDS."""
+    seconds = float(settings.BOOKING_PAGE_CACHE_SECONDS)
+    if changes_at is not None:
+        seconds = min(seconds, (changes_at - timezone.now()).total_seconds())
+    if seconds < 1:
+        return
+    entry = {
+        "html": html,
+        "csrf": marks.csrf,
+        "nonce": marks.nonce,
+        "versions": versions,
+        "frame_origins": frame_origins,
+    }
+    try:
+        cache.set(key, entry, timeout=int(seconds))
+    except CACHE_UNAVAILABLE as exc:
+        _down(exc)
+
+
+# -- the page's rows, for a booking -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageRows:
+    """What a booking reads of its page before the transaction: the page (with its
+    tenant), its questions and its availability rules for `day` (the page's today).
+    Shared by the requests of one process: read-only."""
+
+    page: BookingPage
+    questions: list[Question]
+    availability: Availability
+    day: datetime.date
+    versions: dict[str, str]
+
+
+ROWS_KEPT = 512  # pages per process
+_rows: OrderedDict[tuple[str, str], PageRows] = OrderedDict()
+_rows_lock = threading.Lock()
+
+
+def page_rows(*, tenant_slug: str, page_slug: str) -> PageRows:
+    """The active page at /<tenant_slug>/<page_slug>/ with its questions and availability:
+    kept in this process while its tenant's config version is unchanged (one cache round
+    trip instead of four queries), else read. Raises Http404 for no active page."""
+    key = (tenant_slug, page_slug)
+    kept = _rows.get(key)
+    if kept is not None and kept.day == _today(kept.page) and enabled():
+        try:
+            current = cache.get_many(list(kept.versions))
+        except CACHE_UNAVAILABLE as exc:
+            _down(exc)
+            current = None
+        if current == kept.versions:
+            with _rows_lock:
+                if key in _rows:
+                    _rows.move_to_end(key)
+            return kept
+    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    versions = _versions([_config_key(page.tenant_id)])
+    if versions is not None:  # the rows as of this version, or later
+        fresh = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+        versions = versions if fresh.tenant_id == page.tenant_id else None
+        page = fresh
+    now = timezone.now()
+    rows = PageRows(
+        page=page,
+        questions=page_questions(page),
+        availability=page_availability(page, now=now),
+        day=_today(page, now),
+        versions=versions or {},
+    )
+    with _rows_lock:
+        if versions is None:
+            _rows.pop(key, None)
+        else:
+            _rows[key] = rows
+            _rows.move_to_end(key)
+            while len(_rows) > ROWS_KEPT:
+                _rows.popitem(last=False)
+    return rows
+
+
+def _today(page: BookingPage, now: datetime.datetime | None = None) -> datetime.date:
+    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(page.timezone)).date()

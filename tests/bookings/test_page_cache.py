@@ -1,0 +1,232 @@
+"""The public page's GET from bookings.page_cache: served without a query while nothing it
+shows changed, rendered anew after every change that shows on it, with each request's own
+CSRF token and CSP nonce, and rendered as before when the cache is down."""
+
+import datetime
+import logging
+import re
+import zoneinfo
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bookings import page_cache
+from bookings.models import AvailabilityWindow, Booking
+from bookings.picker import TZ_COOKIE
+from bookings.selectors import page_free_slots
+from tests.bookings.test_api import SECRET
+from tests.bookings.test_api import body as api_body
+from tests.bookings.test_api import post as api_post
+from tests.bookings.test_views import form_data, shown_time
+from tests.factories import (
+    ApiKeyFactory,
+    BookingFactory,
+    BookingPageFactory,
+    DateOverrideFactory,
+    QuestionFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+NONCE = re.compile(r'<script nonce="([^"]+)"')
+
+
+def csp_header(response) -> str:
+    return response.get("Content-Security-Policy") or response.get(
+        "Content-Security-Policy-Report-Only", ""
+    )
+
+
+@pytest.fixture
+def url(booking_page):
+    return booking_page.get_absolute_url()
+
+
+def test_second_get_is_served_without_a_query(client, url, django_assert_num_queries):
+    first = client.get(url)
+    with django_assert_num_queries(0):
+        second = client.get(url)
+    assert second.status_code == 200
+    # The same page, but for the per-request values.
+    strip = lambda r: NONCE.sub("", TOKEN.sub("", r.content.decode()))  # noqa: E731
+    assert strip(second) == strip(first)
+
+
+def test_each_answer_has_its_own_token_and_nonce_that_work(url, free_slot):
+    guest, other = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    other.get(url)  # the entry is stored by someone else's request
+    response = guest.get(url)
+    html = response.content.decode()
+    token, nonce = TOKEN.search(html)[1], NONCE.search(html)[1]
+    assert "mark" not in token and "mark" not in nonce  # the placeholders were filled in
+    assert f"'nonce-{nonce}'" in csp_header(response)
+    assert "csrftoken" in response.cookies
+    again = guest.get(url).content.decode()
+    assert NONCE.search(again)[1] != nonce
+
+    booked = guest.post(url, {**form_data(free_slot), "csrfmiddlewaretoken": token})
+    assert booked.status_code == 302
+    assert Booking.objects.filter(starts_at=free_slot).exists()
+
+
+def test_a_booking_hides_its_time_on_the_next_get(client, url, booking_page, free_slot):
+    assert shown_time(client.get(url).content.decode(), free_slot)
+    assert client.post(url, form_data(free_slot)).status_code == 302
+    assert shown_time(client.get(url).content.decode(), free_slot) is None
+
+
+def test_a_cancellation_shows_the_time_again(client, url, booking_page, free_slot):
+    booking = BookingFactory(page=booking_page, starts_at=free_slot)
+    assert shown_time(client.get(url).content.decode(), free_slot) is None
+    booking.cancelled_at = timezone.now()
+    booking.save(update_fields=["cancelled_at"])
+    assert shown_time(client.get(url).content.decode(), free_slot)
+
+
+def test_a_meeting_on_the_hosts_other_page_hides_the_time(client, tenant_a):
+    host = UserFactory()
+    page = BookingPageFactory(tenant=tenant_a, slug="one", host=host)
+    other = BookingPageFactory(tenant=tenant_a, slug="two", host=host)
+    slot = page_free_slots(page)[0]
+    url = page.get_absolute_url()
+    assert shown_time(client.get(url).content.decode(), slot)
+    BookingFactory(page=other, starts_at=slot)
+    assert shown_time(client.get(url).content.decode(), slot) is None
+
+
+def test_staff_changes_show_on_the_next_get(client, url, booking_page, free_slot):
+    client.get(url)
+    booking_page.title = "Discovery call"
+    booking_page.save()
+    assert "Discovery call" in client.get(url).content.decode()
+
+    QuestionFactory(page=booking_page, key="budget", label="Your budget", order=3)
+    assert "Your budget" in client.get(url).content.decode()
+
+    booking_page.windows.all().delete()
+    assert shown_time(client.get(url).content.decode(), free_slot) is None
+    AvailabilityWindow.objects.create(
+        page=booking_page, weekday=0, start=datetime.time(9), end=datetime.time(17)
+    )
+    html = client.get(url).content.decode()
+    assert any(shown_time(html, s) for s in page_free_slots(booking_page))
+
+
+def test_tenant_changes_show_on_the_next_get(client, url, tenant_a):
+    client.get(url)
+    tenant_a.name = "Renamed Co"
+    tenant_a.save()
+    assert "Renamed Co" in client.get(url).content.decode()
+
+
+def test_a_page_switched_off_is_not_served_from_the_cache(client, url, booking_page):
+    assert client.get(url).status_code == 200
+    booking_page.active = False
+    booking_page.save()
+    assert client.get(url).status_code == 404
+
+
+def test_zone_and_query_get_entries_of_their_own(client, url, free_slot):
+    assert shown_time(client.get(url).content.decode(), free_slot)
+    client.cookies[TZ_COOKIE] = "Asia/Tokyo"
+    tokyo = client.get(url).content.decode()
+    assert 'value="Asia/Tokyo"' in tokyo
+    berlin = client.get(f"{url}?tz=Europe/Berlin&utm_source=ad").content.decode()
+    assert 'value="Europe/Berlin"' in berlin
+    assert "utm_source=ad" in berlin  # the form posts the page's own URL parameters back
+
+
+def test_embedded_answer_from_the_cache_keeps_its_framers(client, url, tenant_a):
+    tenant_a.embed_origins = "https://www.example.com"
+    tenant_a.save()
+    first = client.get(f"{url}?leadsync_embed=1")
+    second = client.get(f"{url}?leadsync_embed=1")
+    for response in (first, second):
+        assert "frame-ancestors https://www.example.com" in csp_header(response)
+    assert client.get(url).get("X-Frame-Options") == "DENY"
+
+
+def test_entry_lasts_until_the_first_shown_time_leaves_the_notice(booking_page, monkeypatch):
+    stored = {}
+
+    class Recorder:
+        def set(self, key, value, timeout):
+            stored.update(t=timeout)
+
+    monkeypatch.setattr(page_cache, "cache", Recorder())
+    marks, versions = page_cache.Marks.new(), {"v": "1"}
+    soon = timezone.now() + datetime.timedelta(seconds=20)
+    page_cache.store("k", html="x", marks=marks, versions=versions, changes_at=soon,
+                     frame_origins=None)  # fmt: skip
+    assert 18 <= stored["t"] <= 20
+    page_cache.store("k", html="x", marks=marks, versions=versions, changes_at=None,
+                     frame_origins=None)  # fmt: skip
+    assert stored["t"] == 60  # BOOKING_PAGE_CACHE_SECONDS: new days enter the horizon
+    stored.clear()
+    past = timezone.now() + datetime.timedelta(milliseconds=300)
+    page_cache.store("k", html="x", marks=marks, versions=versions, changes_at=past,
+                     frame_origins=None)  # fmt: skip
+    assert stored == {}  # not worth keeping
+
+
+def test_page_renders_while_the_cache_is_down(client, url, dead_redis_cache, caplog):
+    with caplog.at_level(logging.WARNING, logger="bookings.page_cache"):
+        assert client.get(url).status_code == 200
+        assert client.get(url).status_code == 200
+    assert caplog.text.count("Booking page cache unreachable") == 1  # then left alone
+    assert not page_cache.enabled()
+
+
+def test_turned_off_by_setting(client, url, settings):
+    settings.BOOKING_PAGE_CACHE_SECONDS = 0
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert len(queries) > 0  # rendered again
+
+
+# -- the page's rows kept for bookings ----------------------------------------------------------
+
+
+def test_a_booking_reads_the_page_rows_kept_from_the_last_one(client, url, booking_page):
+    first, second = page_free_slots(booking_page)[:2]
+    assert client.post(url, form_data(first)).status_code == 302
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(url, form_data(second, email="bo@example.com")).status_code == 302
+    tables = {t for q in queries for t in re.findall(r'FROM "(\w+)"', q["sql"])}
+    read_again = {"bookings_bookingpage", "bookings_question", "bookings_availabilitywindow",
+                  "bookings_dateoverride"} & tables  # fmt: skip
+    assert read_again == set()
+
+
+def test_a_question_added_is_asked_of_the_next_booking(client, url, booking_page):
+    first, second = page_free_slots(booking_page)[:2]
+    assert client.post(url, form_data(first)).status_code == 302
+    QuestionFactory(page=booking_page, key="budget", label="Your budget", required=True)
+    response = client.post(url, form_data(second, email="bo@example.com"))
+    assert response.status_code == 200
+    assert "Your budget" in response.content.decode()
+    assert Booking.objects.count() == 1
+
+
+def test_a_day_off_added_refuses_the_next_booking_on_it(client, url, booking_page, tenant_a):
+    ApiKeyFactory(tenant=tenant_a, raw_key=SECRET)
+    first, second = page_free_slots(booking_page)[:2]
+    later = next(s for s in page_free_slots(booking_page) if s.date() > second.date())
+    assert client.post(url, form_data(first)).status_code == 302
+    assert api_post(client, api_body(later)).status_code == 201
+    for slot in (second, later + datetime.timedelta(minutes=30)):
+        local_day = slot.astimezone(zoneinfo.ZoneInfo(booking_page.timezone)).date()
+        DateOverrideFactory(page=booking_page, date=local_day, start=None, end=None)
+
+    response = client.post(url, form_data(second, email="bo@example.com"))
+    assert response.status_code == 200
+    answer = api_post(client, api_body(later + datetime.timedelta(minutes=30), email="c@x.com"))
+    assert answer.status_code == 400, answer.content
+    assert "slot" in answer.json()["errors"]
+    assert Booking.objects.count() == 2
