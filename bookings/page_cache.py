@@ -36,6 +36,7 @@ import time
 import uuid
 import zoneinfo
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,17 +102,18 @@ def _down(exc: Exception) -> None:
     )
 
 
-def request_key(request: HttpRequest, tenant_slug: str, page_slug: str) -> str:
-    """The entry a GET of the page would be stored under."""
+def request_key(request: HttpRequest, tenant_slug: str, page_slug: str, kind: str) -> str:
+    """The entry a GET of the page's answer `kind` would be stored under."""
     raw = "\n".join(
         (
+            kind,
             tenant_slug,
             page_slug,
             request.META.get("QUERY_STRING", ""),
             request.COOKIES.get(TZ_COOKIE, ""),
         )
     )
-    return f"{PREFIX}:html:{hashlib.sha256(raw.encode()).hexdigest()}"
+    return f"{PREFIX}:answer:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 
 # -- versions -------------------------------------------------------------------------------
@@ -178,8 +180,54 @@ def slots_changed(*, host_id: int | None, page_id: int) -> None:
 # -- entries --------------------------------------------------------------------------------
 
 
+def cached_get(
+    request: HttpRequest,
+    *,
+    tenant_slug: str,
+    page_slug: str,
+    kind: str,
+    render: Callable[[BookingPage, Marks | None], HttpResponse],
+    placeholders: bool = False,
+    embedded: bool = False,
+) -> HttpResponse:
+    """A GET of one of the page's public answers (`kind`: "page", "days", "times") from
+    the cache, else `render(page, marks)`, kept there when it answers 200. `render` may set
+    `response.changes_at` (when the first time it shows leaves the minimum notice).
+    `placeholders`: the answer carries the per-request CSRF token and CSP nonce, rendered
+    as `marks`. `embedded`: the answer may be framed by the tenant's sites."""
+    if not enabled():
+        return render(page_get_public(tenant_slug=tenant_slug, page_slug=page_slug), None)
+    key = request_key(request, tenant_slug, page_slug, kind)
+    cached = response_get(request, key)
+    if cached is not None:
+        return cached
+    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+    versions = page_versions(page)
+    if versions is not None:  # the page's rows as of these versions, or later
+        fresh = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
+        if (fresh.tenant_id, fresh.host_id) != (page.tenant_id, page.host_id):
+            versions = None  # moved to another host meanwhile: these are not its versions
+        page = fresh
+    marks = Marks.new() if placeholders else None
+    response = render(page, marks)
+    body = response.content.decode()
+    if response.status_code == 200 and versions is not None:
+        _store(
+            key,
+            body=body,
+            content_type=response["Content-Type"],
+            marks=marks,
+            versions=versions,
+            changes_at=getattr(response, "changes_at", None),
+            frame_origins=page.tenant.embed_origin_list if embedded else None,
+        )
+    if marks is not None:
+        response.content = marks.fill(body, request)
+    return response
+
+
 def response_get(request: HttpRequest, key: str) -> HttpResponse | None:
-    """The cached page for this GET, filled in for `request`; None: render it."""
+    """The cached answer for this GET, filled in for `request`; None: render it."""
     if not enabled():
         return None
     try:
@@ -189,23 +237,26 @@ def response_get(request: HttpRequest, key: str) -> HttpResponse | None:
     except CACHE_UNAVAILABLE as exc:
         _down(exc)
         return None
-    marks = Marks(csrf=entry["csrf"], nonce=entry["nonce"])
-    response = HttpResponse(marks.fill(entry["html"], request))
+    body = entry["body"]
+    if entry["marks"] is not None:
+        body = Marks(*entry["marks"]).fill(body, request)
+    response = HttpResponse(body, content_type=entry["content_type"])
     if entry["frame_origins"] is not None:
         embed.embed_allow_origins(response, entry["frame_origins"])
     return response
 
 
-def store(
+def _store(
     key: str,
     *,
-    html: str,
-    marks: Marks,
+    body: str,
+    content_type: str,
+    marks: Marks | None,
     versions: dict[str, str],
     changes_at: datetime.datetime | None,
     frame_origins: list[str] | None,
 ) -> None:
-    """Keep `html` (rendered with `marks`, from rows read after `versions`) under `key`
+    """Keep `body` (rendered with `marks`, from rows read after `versions`) under `key`
     until `changes_at` (when the first time it shows can no longer be booked), at most
     BOOKING_PAGE_CACHE_SECONDS."""
     seconds = float(settings.BOOKING_PAGE_CACHE_SECONDS)
@@ -214,9 +265,9 @@ def store(
     if seconds < 1:
         return
     entry = {
-        "html": html,
-        "csrf": marks.csrf,
-        "nonce": marks.nonce,
+        "body": body,
+        "content_type": content_type,
+        "marks": (marks.csrf, marks.nonce) if marks else None,
         "versions": versions,
         "frame_origins": frame_origins,
     }

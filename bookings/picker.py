@@ -182,53 +182,77 @@ def days_payload(
     exclude: Booking | None = None,
 ) -> dict:
     """The days of `month` with free times, and the months the guest may move to."""
+    return _days(page, month, zone, exclude=exclude)[0]
+
+
+def _days(page, month, zone, *, exclude) -> tuple[dict, list[datetime.datetime]]:
     now = timezone.now()
     span = MonthRange.of(page, zone, now)
     slots = month_free_slots(page, month, zone, now=now, exclude=exclude)
     days = sorted({s.astimezone(zone).date() for s in slots})
-    return {
+    payload = {
         "month": f"{month:%Y-%m}",
         "timezone": str(zone),
         "days": [d.isoformat() for d in days],
         "prev": f"{_prev_month(month):%Y-%m}" if month > span.first else None,
         "next": f"{_next_month(month):%Y-%m}" if month < span.last else None,
     }
+    return payload, slots
 
 
 def times_payload(
     page: BookingPage, day: datetime.date, zone: zoneinfo.ZoneInfo, *, exclude=None
 ) -> dict:
+    return _times(page, day, zone, exclude=exclude)[0]
+
+
+def _times(page, day, zone, *, exclude) -> tuple[dict, list[datetime.datetime]]:
     slots = day_free_slots(page, day, zone, now=timezone.now(), exclude=exclude)
-    return {
+    payload = {
         "date": day.isoformat(),
         "timezone": str(zone),
         "label": f"{day:%A %-d %B %Y}",
         "times": time_items(slots, zone, page.duration_minutes),
     }
+    return payload, slots
+
+
+def changes_at(page: BookingPage, slots: list[datetime.datetime]) -> datetime.datetime | None:
+    """When what `slots` shows changes with time alone: the first leaves the minimum
+    notice (None: no slot shown)."""
+    return min(slots) - datetime.timedelta(minutes=page.min_notice_minutes) if slots else None
 
 
 def days_response(request: HttpRequest, page: BookingPage, *, exclude=None) -> JsonResponse:
     """GET ?month=YYYY-MM&tz=Zone answered with `days_payload` (for moving `exclude`, when
-    given); 400 {"error": ...} in the page's language for a malformed month or zone."""
+    given); 400 {"error": ...} in the page's language for a malformed month or zone. The
+    answer's `changes_at` says until when it holds (bookings.page_cache)."""
     with translation.override(page.language):
         try:
             zone = zone_parse(request.GET.get("tz"), page)
             month = month_parse(request.GET.get("month", ""))
         except BadPickerInput as e:
             return JsonResponse({"error": str(e)}, status=400)
-        return JsonResponse(days_payload(page, month, zone, exclude=exclude))
+        payload, slots = _days(page, month, zone, exclude=exclude)
+        response = JsonResponse(payload)
+        response.changes_at = changes_at(page, slots)
+        return response
 
 
 def times_response(request: HttpRequest, page: BookingPage, *, exclude=None) -> JsonResponse:
     """GET ?date=YYYY-MM-DD&tz=Zone answered with `times_payload` (for moving `exclude`,
-    when given); 400 {"error": ...} in the page's language for a malformed date or zone."""
+    when given); 400 {"error": ...} in the page's language for a malformed date or zone.
+    The answer's `changes_at` says until when it holds (bookings.page_cache)."""
     with translation.override(page.language):
         try:
             zone = zone_parse(request.GET.get("tz"), page)
             day = date_parse(request.GET.get("date", ""))
         except BadPickerInput as e:
             return JsonResponse({"error": str(e)}, status=400)
-        return JsonResponse(times_payload(page, day, zone, exclude=exclude))
+        payload, slots = _times(page, day, zone, exclude=exclude)
+        response = JsonResponse(payload)
+        response.changes_at = changes_at(page, slots)
+        return response
 
 
 def _query_without_picker(request: HttpRequest) -> list[tuple[str, str]]:
@@ -288,12 +312,6 @@ def picker_context(
     def link(**params) -> str:
         return f"{base_url}{joiner}{urlencode([*keep, *params.items(), ('tz', str(zone))])}"
 
-    shown_slots = slots + day_slots
-    changes_at = (
-        min(shown_slots) - datetime.timedelta(minutes=page.min_notice_minutes)
-        if shown_slots
-        else None
-    )
     weeks_dates = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     weeks = [
         [
@@ -339,7 +357,7 @@ def picker_context(
         "zones_url": reverse("bookings:zones"),
         "zone_chooser_url": f"{chooser}?{urlencode([*keep, *shown])}",
         # The first shown time leaves the minimum notice then: what is shown changes.
-        "changes_at": changes_at,
+        "changes_at": changes_at(page, slots + day_slots),
     }
 
 

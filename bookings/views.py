@@ -67,42 +67,24 @@ def booking_page(request: HttpRequest, tenant_slug: str, page_slug: str) -> Http
     refused = embed.csrf_refusal(request, embedded=embedded)
     if refused is not None:
         return refused
-    if request.method == "GET" and page_cache.enabled():
-        return _booking_page_cached(request, tenant_slug, page_slug, embedded=embedded)
+    if request.method == "GET":
+        return page_cache.cached_get(
+            request,
+            tenant_slug=tenant_slug,
+            page_slug=page_slug,
+            kind="page",
+            render=lambda page, marks: _booking_page_shown(request, page, embedded, marks),
+            placeholders=True,
+            embedded=embedded,
+        )
     rows = page_cache.page_rows(tenant_slug=tenant_slug, page_slug=page_slug)
     with translation.override(rows.page.language):
         return _booking_page(request, rows.page, embedded=embedded, rows=rows)
 
 
-def _booking_page_cached(
-    request: HttpRequest, tenant_slug: str, page_slug: str, *, embedded: bool
-) -> HttpResponse:
-    """The GET from bookings.page_cache, else rendered and kept there."""
-    key = page_cache.request_key(request, tenant_slug, page_slug)
-    cached = page_cache.response_get(request, key)
-    if cached is not None:
-        return cached
-    page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
-    versions = page_cache.page_versions(page)
-    if versions is not None:  # the page's rows as of these versions, or later
-        fresh = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
-        if (fresh.tenant_id, fresh.host_id) != (page.tenant_id, page.host_id):
-            versions = None  # moved to another host meanwhile: these are not its versions
-        page = fresh
-    marks = page_cache.Marks.new()
+def _booking_page_shown(request, page, embedded, marks) -> HttpResponse:
     with translation.override(page.language):
-        response = _booking_page(request, page, embedded=embedded, marks=marks)
-    if response.status_code == 200 and versions is not None:
-        page_cache.store(
-            key,
-            html=response.content.decode(),
-            marks=marks,
-            versions=versions,
-            changes_at=response.changes_at,
-            frame_origins=page.tenant.embed_origin_list if embedded else None,
-        )
-    response.content = marks.fill(response.content.decode(), request)
-    return response
+        return _booking_page(request, page, embedded=embedded, marks=marks)
 
 
 def _booking_page(
@@ -201,19 +183,31 @@ def _submit(
 
 
 @require_GET
-def booking_days(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonResponse:
+def booking_days(request: HttpRequest, tenant_slug: str, page_slug: str) -> HttpResponse:
     """GET ?month=YYYY-MM&tz=Zone: the days of the month (in tz, default the page's) that
     have free times, and the months before/after the guest may move to (null: none).
     400 {"error": ...} for a malformed month or an unknown zone."""
-    return days_response(request, page_get_public(tenant_slug=tenant_slug, page_slug=page_slug))
+    return page_cache.cached_get(
+        request,
+        tenant_slug=tenant_slug,
+        page_slug=page_slug,
+        kind="days",
+        render=lambda page, marks: days_response(request, page),
+    )
 
 
 @require_GET
-def booking_times(request: HttpRequest, tenant_slug: str, page_slug: str) -> JsonResponse:
+def booking_times(request: HttpRequest, tenant_slug: str, page_slug: str) -> HttpResponse:
     """GET ?date=YYYY-MM-DD&tz=Zone: the free times of that day in tz, as
     {"times": [{"slot": UTC ISO to post, "label": "09:00", "end": "09:30"}, ...]}.
     400 {"error": ...} for a malformed date or an unknown zone."""
-    return times_response(request, page_get_public(tenant_slug=tenant_slug, page_slug=page_slug))
+    return page_cache.cached_get(
+        request,
+        tenant_slug=tenant_slug,
+        page_slug=page_slug,
+        kind="times",
+        render=lambda page, marks: times_response(request, page),
+    )
 
 
 @require_GET

@@ -159,19 +159,46 @@ def test_entry_lasts_until_the_first_shown_time_leaves_the_notice(booking_page, 
             stored.update(t=timeout)
 
     monkeypatch.setattr(page_cache, "cache", Recorder())
-    marks, versions = page_cache.Marks.new(), {"v": "1"}
-    soon = timezone.now() + datetime.timedelta(seconds=20)
-    page_cache.store("k", html="x", marks=marks, versions=versions, changes_at=soon,
-                     frame_origins=None)  # fmt: skip
+
+    def store(changes_at):
+        page_cache._store(
+            "k", body="x", content_type="text/html", marks=None, versions={"v": "1"},
+            changes_at=changes_at, frame_origins=None,
+        )  # fmt: skip
+
+    store(timezone.now() + datetime.timedelta(seconds=20))
     assert 18 <= stored["t"] <= 20
-    page_cache.store("k", html="x", marks=marks, versions=versions, changes_at=None,
-                     frame_origins=None)  # fmt: skip
+    store(None)
     assert stored["t"] == 60  # BOOKING_PAGE_CACHE_SECONDS: new days enter the horizon
     stored.clear()
-    past = timezone.now() + datetime.timedelta(milliseconds=300)
-    page_cache.store("k", html="x", marks=marks, versions=versions, changes_at=past,
-                     frame_origins=None)  # fmt: skip
+    store(timezone.now() + datetime.timedelta(milliseconds=300))
     assert stored == {}  # not worth keeping
+
+
+def test_the_first_shown_time_sets_when_the_page_changes(client, url, booking_page):
+    booking_page.min_notice_minutes = 60
+    booking_page.save()
+    response = client.get(url)
+    first = page_free_slots(booking_page)[0]
+    assert response.changes_at == first - datetime.timedelta(minutes=60)
+
+
+def test_days_and_times_json_from_the_cache_until_a_booking(client, booking_page, free_slot):
+    zone = booking_page.timezone
+    local = free_slot.astimezone(zoneinfo.ZoneInfo(zone))
+    times = f"{booking_page.get_absolute_url()}times.json?date={local:%Y-%m-%d}&tz={zone}"
+    days = f"{booking_page.get_absolute_url()}days.json?month={local:%Y-%m}&tz={zone}"
+    first_times, first_days = client.get(times), client.get(days)
+    assert free_slot.isoformat() in [t["slot"] for t in first_times.json()["times"]]
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(times).json() == first_times.json()
+        assert client.get(days).json() == first_days.json()
+    assert len(queries) == 0
+    assert client.get(times)["Content-Type"] == "application/json"
+
+    BookingFactory(page=booking_page, starts_at=free_slot)
+    assert free_slot.isoformat() not in [t["slot"] for t in client.get(times).json()["times"]]
+    assert client.get(f"{times[: -len(zone)]}Nowhere/Zone").status_code == 400
 
 
 def test_page_renders_while_the_cache_is_down(client, url, dead_redis_cache, caplog):
