@@ -236,13 +236,19 @@ def worker_consume(workers: list[Worker]) -> None:
     app.control.add_consumer(queue, destination=[w.name for w in workers], reply=True)
 
 
+#: The deployment's gunicorn configuration (docker-compose's web service uses it too).
+GUNICORN_CONF = REPO / "leadsync" / "gunicorn.conf.py"
+
+
 def web_start(procs: Processes, env: dict[str, str], *, workers: int, threads: int) -> str:
-    """gunicorn serving the project with production settings; returns its base URL."""
+    """gunicorn serving the project with production settings and the deployment's
+    configuration (leadsync/gunicorn.conf.py); returns its base URL."""
     port = free_port()
     procs.start(
         "web",
-        [sys.executable, "-m", "gunicorn", "leadsync.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", str(threads), "--log-level", "warning"],
+        [sys.executable, "-m", "gunicorn", "leadsync.wsgi", "-c", str(GUNICORN_CONF),
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+         "--log-level", "warning"],
         env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
