@@ -2,7 +2,9 @@
 
 - intake: closed loop, --clients concurrent clients for --intake-seconds per request
   kind: the bare `GET /` (the redirect to the admin: the cheapest URL the project
-  routes) as the baseline, a booking page GET, the form POST (CSRF cookie and token
+  routes) as the baseline, a booking page GET (the same URL: from the cache after the
+  first, as guests get an unchanged page), the page GET of URLs never asked before
+  (rendered every time: what a page costs without the cache), the form POST (CSRF cookie and token
   from a page GET per client before the window; one free slot and one guest address per
   request; 302 expected) and the JSON API POST (Bearer key; 201 expected). Every kind is
   reported as a share of the bare GET rate of the same server in the same run. Then a
@@ -63,6 +65,11 @@ def intake(ctx: Context, out) -> list[Row]:
             answer = client.request("GET", typical_path, ip=load.client_ip(i))
             return answer.status == 200, None, str(answer.status)
 
+        def page_rendered(client, i):  # a URL never asked before: never from the cache
+            path = f"{typical_path}?utm_content=bench{i}"
+            answer = client.request("GET", path, ip=load.client_ip(i))
+            return answer.status == 200, None, str(answer.status)
+
         def form(client, i):
             path, slot = form_slots[i]
             answer = client.form_post(
@@ -88,6 +95,7 @@ def intake(ctx: Context, out) -> list[Row]:
         load.burst(base, bare, clients=clients, seconds=1.0)  # warm both web workers
         load.burst(base, page, clients=clients, seconds=1.0)
         runs = [("bare GET /", bare, None, None), ("page GET", page, None, None),
+                ("page GET rendered", page_rendered, None, None),
                 ("form POST", form, budget, csrf), ("API POST", api, budget, None)]  # fmt: skip
         rows, uids, baseline = [], [], math.nan
         for what, job, limit, prepare in runs:
