@@ -283,14 +283,15 @@ def _store(
 @dataclass(frozen=True)
 class PageRows:
     """What a booking reads of its page before the transaction: the page (with its
-    tenant), its questions and its availability rules for `day` (the page's today).
-    Shared by the requests of one process: read-only."""
+    tenant), its questions and its availability rules for `day` (the page's today), read
+    at `read_at` (time.monotonic). Shared by the requests of one process: read-only."""
 
     page: BookingPage
     questions: list[Question]
     availability: Availability
     day: datetime.date
     versions: dict[str, str]
+    read_at: float
 
 
 ROWS_KEPT = 512  # pages per process
@@ -301,10 +302,17 @@ _rows_lock = threading.Lock()
 def page_rows(*, tenant_slug: str, page_slug: str) -> PageRows:
     """The active page at /<tenant_slug>/<page_slug>/ with its questions and availability:
     kept in this process while its tenant's config version is unchanged (one cache round
-    trip instead of four queries), else read. Raises Http404 for no active page."""
+    trip instead of four queries), else read. Kept at most BOOKING_PAGE_CACHE_SECONDS, as
+    the HTML: a change whose bump the cache missed (it was unreachable) shows by then.
+    Raises Http404 for no active page."""
     key = (tenant_slug, page_slug)
     kept = _rows.get(key)
-    if kept is not None and kept.day == _today(kept.page) and enabled():
+    if (
+        kept is not None
+        and kept.day == _today(kept.page)
+        and time.monotonic() - kept.read_at < settings.BOOKING_PAGE_CACHE_SECONDS
+        and enabled()
+    ):
         try:
             current = cache.get_many(list(kept.versions))
         except CACHE_UNAVAILABLE as exc:
@@ -321,13 +329,14 @@ def page_rows(*, tenant_slug: str, page_slug: str) -> PageRows:
         fresh = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
         versions = versions if fresh.tenant_id == page.tenant_id else None
         page = fresh
-    now = timezone.now()
+    now, read_at = timezone.now(), time.monotonic()
     rows = PageRows(
         page=page,
         questions=page_questions(page),
         availability=page_availability(page, now=now),
         day=_today(page, now),
         versions=versions or {},
+        read_at=read_at,
     )
     with _rows_lock:
         if versions is None:

@@ -2,9 +2,11 @@
 shows changed, rendered anew after every change that shows on it, with each request's own
 CSRF token and CSP nonce, and rendered as before when the cache is down."""
 
+import dataclasses
 import datetime
 import logging
 import re
+import time
 import zoneinfo
 
 import pytest
@@ -257,3 +259,21 @@ def test_a_day_off_added_refuses_the_next_booking_on_it(client, url, booking_pag
     assert answer.status_code == 400, answer.content
     assert "slot" in answer.json()["errors"]
     assert Booking.objects.count() == 2
+
+
+def test_kept_rows_are_read_again_after_the_longest_keep(client, url, booking_page, monkeypatch):
+    """A change whose version bump the cache missed (it was unreachable at the time) is
+    seen once the rows are older than BOOKING_PAGE_CACHE_SECONDS."""
+    first, second, third = page_free_slots(booking_page)[:3]
+    assert client.post(url, form_data(first)).status_code == 302
+    monkeypatch.setattr(page_cache, "_bump", lambda keys: None)  # the bump is lost
+    QuestionFactory(page=booking_page, key="budget", label="Your budget", required=True)
+    assert client.post(url, form_data(second, email="b@example.com")).status_code == 302
+
+    key = (booking_page.tenant.slug, booking_page.slug)
+    page_cache._rows[key] = dataclasses.replace(
+        page_cache._rows[key], read_at=time.monotonic() - 61
+    )
+    response = client.post(url, form_data(third, email="c@example.com"))
+    assert response.status_code == 200  # the new required question is asked now
+    assert "Your budget" in response.content.decode()
