@@ -151,12 +151,19 @@ def booking_submit(
             )
             change = _change_record(booking, kind=BookingChange.Kind.BOOKED, actor=actor)
             booking_submitted.send(sender=Booking, booking=booking, change=change)
+            # The page's host and state as stored now (the rules may come from a process's
+            # memory): the lock and the check below must be the current host's.
+            page, avail = _page_current(page, avail, now=now)
             # The lock last: it is held only for the check and the commit, while the rows
             # above (and the outbox's) stay this transaction's own until then. After the
             # lock, every booking its earlier holders committed is visible (read
-            # committed); a taken slot rolls all of this back.
+            # committed); a taken slot rolls all of this back. Every writer takes the lock
+            # after its rows, so none waits for a row while holding it (no deadlock).
             _availability_lock(page)
-            if page_slot_status(page, slot, now=now, exclude=booking, avail=avail) != "free":
+            status = page_slot_status(page, slot, now=now, exclude=booking, avail=avail)
+            if status == "unavailable":
+                raise ValidationError({"slot": [SLOT_UNAVAILABLE]})
+            if status == "taken":
                 raise SlotTaken
     except IntegrityError:
         # A write that did not take the lock (or a database without it) won the race;
@@ -165,6 +172,21 @@ def booking_submit(
             raise SlotTaken from None
         raise
     return booking
+
+
+def _page_current(
+    page: BookingPage, avail: Availability, *, now: datetime.datetime
+) -> tuple[BookingPage, Availability]:
+    """`page` and its rules, read again when its host or active flag changed since they
+    were read (one query when they did not)."""
+    rows = BookingPage.objects.filter(pk=page.pk).order_by().values_list("host_id", "active")
+    stored = next(iter(rows), None)
+    if stored == (page.host_id, page.active):
+        return page, avail
+    if stored is None:  # deleted meanwhile
+        raise ValidationError({"slot": [SLOT_UNAVAILABLE]})
+    page = BookingPage.objects.select_related("tenant").get(pk=page.pk)
+    return page, page_availability(page, now=now)
 
 
 def _change_record(
@@ -191,7 +213,15 @@ def _change_record(
 
 def _locked(booking: Booking) -> Booking:
     """The booking re-read under a row lock, so concurrent changes apply one after another."""
-    return Booking.objects.select_for_update().select_related("page__tenant").get(pk=booking.pk)
+    # Only the booking's row, and not its key (FOR NO KEY UPDATE): a page or tenant row
+    # locked here would block every other booking's commit on that page (its deferred
+    # foreign-key check takes FOR KEY SHARE on them), while this one waits for the host's
+    # lock or for the slot another booking holds: a deadlock.
+    return (
+        Booking.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("page__tenant")
+        .get(pk=booking.pk)
+    )
 
 
 #: Why a booking can no longer be cancelled or moved, per (state, action): whole sentences,
@@ -274,12 +304,9 @@ def booking_reschedule(
             page = locked.page
             if slot == locked.starts_at:
                 raise ValidationError({"slot": [gettext("The meeting is already at this time.")]})
-            _availability_lock(page)
-            status = page_slot_status(page, slot, now=now, exclude=locked)
-            if status == "unavailable":
+            avail = page_availability(page, now=now)
+            if not page_slot_offered(page, slot, now=now, avail=avail):
                 raise ValidationError({"slot": [SLOT_UNAVAILABLE]})
-            if status == "taken":
-                raise SlotTaken
             ends_at = slot + datetime.timedelta(minutes=page.duration_minutes)
             previous = locked.starts_at
             locked.starts_at, locked.ends_at = slot, ends_at
@@ -294,6 +321,11 @@ def booking_reschedule(
                 previous_starts_at=previous,
             )
             booking_changed.send(sender=Booking, change=change)
+            # As in booking_submit, the lock last (every writer takes it after its rows, so
+            # none waits for a row while holding it): only the check and the commit.
+            _availability_lock(page)
+            if page_slot_status(page, slot, now=now, exclude=locked, avail=avail) != "free":
+                raise SlotTaken
     except IntegrityError:
         raise SlotTaken from None  # a concurrent booking took the slot first
     return locked

@@ -81,7 +81,9 @@ def connection_token_refresh(
     """
     error: SalesforceError | None = None
     with transaction.atomic():
-        locked = SalesforceConnection.objects.select_for_update().get(pk=connection.pk)
+        # FOR NO KEY UPDATE: bookings saved meanwhile (their deliveries' deferred foreign
+        # key takes FOR KEY SHARE on this row at commit) need not wait for the refresh.
+        locked = SalesforceConnection.objects.select_for_update(no_key=True).get(pk=connection.pk)
         try:
             stored_access, refresh = locked.access_token, locked.refresh_token
         except InvalidToken:

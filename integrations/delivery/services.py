@@ -187,7 +187,7 @@ def deliveries_hold(
     A refusal of a grant older than the connection's latest connect is stale (staff
     reconnected while this push ran with the old tokens): then nothing is held, and the
     claim's deliveries are due again at once, to go out with the new grant."""
-    current = SalesforceConnection.objects.select_for_update().get(pk=connection.pk)
+    current = SalesforceConnection.objects.select_for_update(no_key=True).get(pk=connection.pk)
     if current.connected_at != connection.connected_at:
         if claim_token is not None:
             Delivery.objects.filter(
