@@ -102,6 +102,24 @@ def _down(exc: Exception) -> None:
     )
 
 
+#: Ad-click ids: a new value per visit, so an answer under them is never asked for again.
+CLICK_IDS = frozenset(
+    {"gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "twclid",
+     "li_fat_id", "yclid", "igshid", "mc_eid"}
+)  # fmt: skip
+MAX_QUERY = 512  # characters: a longer query is rendered, never kept
+
+
+def _keepable(request: HttpRequest) -> bool:
+    """Whether answers to this query are worth keeping: not one no one will ask again (an
+    ad click's id, a very long query), so that Redis holds pages, not visits."""
+    query = request.META.get("QUERY_STRING", "")
+    if len(query) > MAX_QUERY:
+        return False
+    names = {pair.partition("=")[0] for pair in query.split("&")}
+    return not (names & CLICK_IDS)
+
+
 def request_key(request: HttpRequest, tenant_slug: str, page_slug: str, kind: str) -> str:
     """The entry a GET of the page's answer `kind` would be stored under."""
     raw = "\n".join(
@@ -151,8 +169,11 @@ def _versions(keys: list[str]) -> dict[str, str] | None:
     return versions if len(versions) == len(keys) else None
 
 
-def _bump(keys: list[str]) -> None:
-    if not enabled():  # unreachable a moment ago: entries expire by themselves
+def _bump(keys: list[str], *, always: bool = False) -> None:
+    """New versions for `keys`. Skipped for CACHE_DOWN_SECONDS after this process found
+    the cache unreachable, unless `always` (the rules bookings read: a lost bump would let
+    other processes' bookings use old rules until their rows are re-read)."""
+    if not (always or enabled()):  # unreachable a moment ago: entries expire by themselves
         return
     try:
         cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
@@ -160,15 +181,16 @@ def _bump(keys: list[str]) -> None:
         _down(exc)
 
 
-def _bump_now_and_on_commit(keys: list[str]) -> None:
-    _bump(keys)
+def _bump_now_and_on_commit(keys: list[str], *, always: bool = False) -> None:
+    _bump(keys, always=always)
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _bump(keys))
+        transaction.on_commit(lambda: _bump(keys, always=always))
 
 
 def config_changed(tenant_id: int) -> None:
-    """A tenant's pages, questions, hours or overrides changed: its pages render anew."""
-    _bump_now_and_on_commit([_config_key(tenant_id)])
+    """A tenant's pages, questions, hours or overrides changed: its pages render anew, and
+    bookings read its pages' rows again (tried even while the cache seemed down)."""
+    _bump_now_and_on_commit([_config_key(tenant_id)], always=True)
 
 
 def slots_changed(*, host_id: int | None, page_id: int) -> None:
@@ -195,7 +217,7 @@ def cached_get(
     `response.changes_at` (when the first time it shows leaves the minimum notice).
     `placeholders`: the answer carries the per-request CSRF token and CSP nonce, rendered
     as `marks`. `embedded`: the answer may be framed by the tenant's sites."""
-    if not enabled():
+    if not (enabled() and _keepable(request)):
         return render(page_get_public(tenant_slug=tenant_slug, page_slug=page_slug), None)
     key = request_key(request, tenant_slug, page_slug, kind)
     cached = response_get(request, key)

@@ -228,9 +228,19 @@ def test_a_booking_reads_the_page_rows_kept_from_the_last_one(client, url, booki
     with CaptureQueriesContext(connection) as queries:
         assert client.post(url, form_data(second, email="bo@example.com")).status_code == 302
     tables = {t for q in queries for t in re.findall(r'FROM "(\w+)"', q["sql"])}
-    read_again = {"bookings_bookingpage", "bookings_question", "bookings_availabilitywindow",
+    read_again = {"bookings_question", "bookings_availabilitywindow",
                   "bookings_dateoverride"} & tables  # fmt: skip
     assert read_again == set()
+    # Of the page, only its host and state, read inside the transaction (to lock the
+    # current host's meetings).
+    page_reads = [q["sql"] for q in queries if 'FROM "bookings_bookingpage"' in q["sql"]]
+    assert len(page_reads) == 1
+    only_host_and_state = (
+        r'SELECT "bookings_bookingpage"."host_id"( AS "host_id")?, '
+        r'"bookings_bookingpage"."active"( AS "active")? FROM "bookings_bookingpage" '
+        r'WHERE "bookings_bookingpage"."id" = \d+$'
+    )
+    assert re.match(only_host_and_state, page_reads[0]), page_reads[0]
 
 
 def test_a_question_added_is_asked_of_the_next_booking(client, url, booking_page):
@@ -266,7 +276,7 @@ def test_kept_rows_are_read_again_after_the_longest_keep(client, url, booking_pa
     seen once the rows are older than BOOKING_PAGE_CACHE_SECONDS."""
     first, second, third = page_free_slots(booking_page)[:3]
     assert client.post(url, form_data(first)).status_code == 302
-    monkeypatch.setattr(page_cache, "_bump", lambda keys: None)  # the bump is lost
+    monkeypatch.setattr(page_cache, "_bump", lambda keys, **kwargs: None)  # the bump is lost
     QuestionFactory(page=booking_page, key="budget", label="Your budget", required=True)
     assert client.post(url, form_data(second, email="b@example.com")).status_code == 302
 
@@ -277,3 +287,47 @@ def test_kept_rows_are_read_again_after_the_longest_keep(client, url, booking_pa
     response = client.post(url, form_data(third, email="c@example.com"))
     assert response.status_code == 200  # the new required question is asked now
     assert "Your budget" in response.content.decode()
+
+
+def test_a_booking_locks_and_checks_the_pages_current_host(client, tenant_a, monkeypatch):
+    """Rows kept from before a host change (its version bump lost): the booking still
+    takes the new host's lock and sees the new host's meetings."""
+    old_host, new_host = UserFactory(), UserFactory()
+    page = BookingPageFactory(tenant=tenant_a, slug="one", host=old_host)
+    other = BookingPageFactory(tenant=tenant_a, slug="two", host=new_host)
+    first, slot = page_free_slots(page)[:2]
+    url = page.get_absolute_url()
+    assert (
+        client.post(url, form_data(first, **{"q-company": "", "q-meeting_type": ""})).status_code
+        == 302
+    )
+    monkeypatch.setattr(page_cache, "_bump", lambda keys, **kwargs: None)  # the bump is lost
+    page.host = new_host
+    page.save()
+    BookingFactory(page=other, starts_at=slot)  # the new host is busy then
+
+    response = client.post(url, form_data(slot, email="b@example.com"))
+    assert response.status_code == 200  # "just booked by someone else"
+    assert not Booking.objects.filter(page=page, starts_at=slot).exists()
+
+
+def test_ad_click_ids_and_long_queries_are_rendered_not_kept(client, url):
+    for query in ("gclid=abc123", "fbclid=x&utm_source=ad", "utm_term=" + "x" * 600):
+        client.get(f"{url}?{query}")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"{url}?{query}").status_code == 200
+        assert len(queries) > 0, query  # rendered again
+    client.get(f"{url}?utm_source=ad")
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"{url}?utm_source=ad")
+    assert len(queries) == 0  # a campaign's URL is shared by its visitors: kept
+
+
+def test_config_changes_are_announced_even_while_the_cache_seemed_down(booking_page):
+    key = page_cache._config_key(booking_page.tenant_id)
+    before = page_cache._versions([key])[key]
+    page_cache._cache_down_until = time.monotonic() + 60  # a timeout a moment ago
+    booking_page.title = "Changed"
+    booking_page.save()
+    page_cache._cache_down_until = 0.0
+    assert page_cache._versions([key])[key] != before
