@@ -1,11 +1,10 @@
 """The booking's .ics (bookings.ics), read back with the icalendar parser."""
 
-import datetime
-
 import icalendar
 import pytest
 
 from bookings.ics import booking_ics
+from bookings.selectors import page_free_slots
 from bookings.services import booking_cancel, booking_reschedule
 from tests.factories import BookingFactory, UserFactory
 
@@ -45,7 +44,8 @@ def test_without_a_host_the_tenant_organizes_at_our_address(booking_page, settin
 
 def test_each_change_keeps_the_uid_and_raises_the_sequence(booking_page, free_slot):
     booking = BookingFactory(page=booking_page, starts_at=free_slot)
-    later = free_slot + datetime.timedelta(hours=1)
+    # An offered time after it, whatever the hour now (free_slot + 1 h may be past 17:00).
+    later = next(s for s in page_free_slots(booking_page) if s > free_slot)
     booking_reschedule(booking=booking, slot=later, actor="staff")
     booking.refresh_from_db()
     _, moved = event_of(booking_ics(booking, page_url="https://x/"))
