@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         rotated = 0
         with transaction.atomic():
-            rows = SalesforceConnection.objects.select_for_update().only("pk", *ENCRYPTED_FIELDS)
+            rows = SalesforceConnection.objects.select_for_update(no_key=True).only(
+                "pk", *ENCRYPTED_FIELDS
+            )
             for connection in rows:
                 for field in ENCRYPTED_FIELDS:
                     setattr(connection, field, secret_rotate(getattr(connection, field)))
