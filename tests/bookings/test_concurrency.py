@@ -13,6 +13,19 @@ from bookings.services import Guest, SlotTaken, booking_submit
 from tests.factories import BookingPageFactory, MembershipFactory, TenantFactory
 
 
+def another_writer_waits(deadline: float = 10.0) -> bool:
+    """Wait (at most `deadline` s) until some transaction waits for a lock in PostgreSQL:
+    the other thread's write has reached this one's uncommitted row."""
+    until = time.monotonic() + deadline
+    with connection.cursor() as cursor:
+        while time.monotonic() < until:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted)")
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.01)
+    return False
+
+
 def submit_concurrently(page, slot, *, count: int) -> list:
     """Run `count` submits for `slot` in parallel threads; returns each outcome."""
     outcomes: list = [None] * count
@@ -72,9 +85,9 @@ def test_concurrent_submits_past_the_check_are_stopped_by_the_unique_index(
     def fooled(*args, **kwargs):  # the check under the lock says free; the re-check is real
         return "free" if kwargs.get("exclude") is not None else real_status(*args, **kwargs)
 
-    # In place of the lock: keep the transaction open, so the other writer's insert meets
-    # this one's uncommitted row.
-    monkeypatch.setattr(services, "_availability_lock", lambda page: time.sleep(0.5))
+    # In place of the lock: keep the transaction open until the other writer's insert
+    # waits on this one's uncommitted row.
+    monkeypatch.setattr(services, "_availability_lock", lambda page: another_writer_waits())
     monkeypatch.setattr(services, "page_slot_status", fooled)
     outcomes = submit_concurrently(page, slot, count=2)
     assert sorted(type(o).__name__ for o in outcomes) == ["Booking", "SlotTaken"], outcomes
@@ -141,10 +154,10 @@ def test_a_new_booking_and_a_move_to_the_same_slot_never_deadlock(shared_page, m
     real_lock = services._availability_lock
     inserted = threading.Event()
 
-    def slow_lock(page):  # the submit holds its new row a while before it locks
+    def slow_lock(page):  # the submit holds its new row until the move waits on it
         if threading.current_thread().name == "submit":
             inserted.set()
-            time.sleep(0.5)
+            another_writer_waits()
         return real_lock(page)
 
     monkeypatch.setattr(services, "_availability_lock", slow_lock)
