@@ -233,10 +233,7 @@ def days_response(request: HttpRequest, page: BookingPage, *, exclude=None) -> J
             month = month_parse(request.GET.get("month", ""))
         except BadPickerInput as e:
             return JsonResponse({"error": str(e)}, status=400)
-        payload, slots = _days(page, month, zone, exclude=exclude)
-        response = JsonResponse(payload)
-        response.changes_at = changes_at(page, slots)
-        return response
+        return _answer(page, *_days(page, month, zone, exclude=exclude))
 
 
 def times_response(request: HttpRequest, page: BookingPage, *, exclude=None) -> JsonResponse:
@@ -249,10 +246,13 @@ def times_response(request: HttpRequest, page: BookingPage, *, exclude=None) -> 
             day = date_parse(request.GET.get("date", ""))
         except BadPickerInput as e:
             return JsonResponse({"error": str(e)}, status=400)
-        payload, slots = _times(page, day, zone, exclude=exclude)
-        response = JsonResponse(payload)
-        response.changes_at = changes_at(page, slots)
-        return response
+        return _answer(page, *_times(page, day, zone, exclude=exclude))
+
+
+def _answer(page: BookingPage, payload: dict, slots: list[datetime.datetime]) -> JsonResponse:
+    response = JsonResponse(payload)
+    response.changes_at = changes_at(page, slots)
+    return response
 
 
 def _query_without_picker(request: HttpRequest) -> list[tuple[str, str]]:
