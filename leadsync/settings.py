@@ -141,7 +141,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "leadsync.cache.RedisCache",  # Django's, its clients kept
             "LOCATION": REDIS_URL,
             # Redis answers in a millisecond; a Redis that hangs must not hold a booking
             # for redis-py's default 5 s per call (callers on the booking path carry on

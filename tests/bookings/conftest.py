@@ -47,7 +47,7 @@ def dead_redis_cache(settings):
     settings.CACHES = {
         "default": {
             **django_settings.CACHES["default"],
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "leadsync.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
