@@ -18,7 +18,10 @@ until the first time it shows could no longer be booked (minimum notice), never 
 than BOOKING_PAGE_CACHE_SECONDS (new days enter the horizon; a change no signal reports,
 such as a host's user deleted, shows by then). Versions are read before the page's rows,
 and bumped both when the change is made and when it commits, so HTML rendered from rows
-read before a change is never stored under a version read after it.
+read before a change is never stored under a version read after it. (The bump at commit
+is the one that counts; the early one of "config" also makes a lost commit bump show on
+the next render. A booking's "slots" bump comes at commit only: one Redis call less per
+booking, and a lost one shows at most stale times, which the POST's check refuses.)
 
 Nothing here decides what may be booked: the POST checks the slot in the database under a
 lock. A stale or missing entry costs one render. When the cache cannot be reached the page
@@ -176,27 +179,32 @@ def _bump(keys: list[str], *, always: bool = False) -> None:
     if not (always or enabled()):  # unreachable a moment ago: entries expire by themselves
         return
     try:
-        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
+        for key in keys:  # (one SET each: Django's set_many is a pipeline of two commands)
+            cache.set(key, uuid.uuid4().hex, timeout=None)
     except CACHE_UNAVAILABLE as exc:
         _down(exc)
 
 
-def _bump_now_and_on_commit(keys: list[str], *, always: bool = False) -> None:
-    _bump(keys, always=always)
-    if transaction.get_connection().in_atomic_block:
+def _bump_on_commit(keys: list[str], *, always: bool = False, now: bool = False) -> None:
+    """Bump `keys` when the current transaction commits (at once outside one); `now`: also
+    at once."""
+    in_transaction = transaction.get_connection().in_atomic_block
+    if now or not in_transaction:
+        _bump(keys, always=always)
+    if in_transaction:
         transaction.on_commit(lambda: _bump(keys, always=always))
 
 
 def config_changed(tenant_id: int) -> None:
     """A tenant's pages, questions, hours or overrides changed: its pages render anew, and
     bookings read its pages' rows again (tried even while the cache seemed down)."""
-    _bump_now_and_on_commit([_config_key(tenant_id)], always=True)
+    _bump_on_commit([_config_key(tenant_id)], always=True, now=True)
 
 
 def slots_changed(*, host_id: int | None, page_id: int) -> None:
     """A meeting of this host (of this page, without a host) was booked, moved or
     cancelled: every page whose times it blocks renders anew."""
-    _bump_now_and_on_commit([_slots_key(host_id=host_id, page_id=page_id)])
+    _bump_on_commit([_slots_key(host_id=host_id, page_id=page_id)])
 
 
 # -- entries --------------------------------------------------------------------------------
