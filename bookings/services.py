@@ -51,17 +51,28 @@ class SlotTaken(Exception):
     """The slot was booked by someone else (possibly a moment ago)."""
 
 
-def _availability_lock(page: BookingPage) -> None:
+def _availability_lock(page: BookingPage) -> tuple[int | None, bool] | None:
     """Serialize, until the transaction ends, every booking write that could take the time
     of `page`'s host (of the page, without a host): the availability checks and the
     commits of the writes then happen one writer at a time, also across the host's pages,
-    which the partial unique index (one page's slot) cannot see. PostgreSQL only; SQLite
-    (the first-run default) runs one write transaction at a time anyway."""
+    which the partial unique index (one page's slot) cannot see.
+
+    The lock is that of the host as stored now (`page` may have been read earlier, or
+    from a process's memory), and the same statement returns the page's stored
+    (host_id, active): None when the page is gone. PostgreSQL only; SQLite (the first-run
+    default) runs one write transaction at a time anyway, and only reads the page."""
+    pages = BookingPage.objects.filter(pk=page.pk).order_by()
     if connection.vendor != "postgresql":
-        return
-    key = (LOCK_HOST, page.host_id) if page.host_id else (LOCK_PAGE, page.pk)
+        return next(iter(pages.values_list("host_id", "active")), None)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
+        cursor.execute(
+            "SELECT host_id, active, pg_advisory_xact_lock("
+            " CASE WHEN host_id IS NULL THEN %s ELSE %s END, COALESCE(host_id, id)::integer)"
+            " FROM bookings_bookingpage WHERE id = %s",
+            [LOCK_PAGE, LOCK_HOST, page.pk],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
 
 
 class BookingClosed(Exception):
@@ -151,15 +162,15 @@ def booking_submit(
             )
             change = _change_record(booking, kind=BookingChange.Kind.BOOKED, actor=actor)
             booking_submitted.send(sender=Booking, booking=booking, change=change)
-            # The page's host and state as stored now (the rules may come from a process's
-            # memory): the lock and the check below must be the current host's.
-            page, avail = _page_current(page, avail, now=now)
             # The lock last: it is held only for the check and the commit, while the rows
             # above (and the outbox's) stay this transaction's own until then. After the
             # lock, every booking its earlier holders committed is visible (read
             # committed); a taken slot rolls all of this back. Every writer takes the lock
             # after its rows, so none waits for a row while holding it (no deadlock).
-            _availability_lock(page)
+            # It is the current host's, and comes with the page's host and state as stored
+            # now (the rules may come from a process's memory).
+            stored = _availability_lock(page)
+            page, avail = _page_current(page, avail, stored, now=now)
             status = page_slot_status(page, slot, now=now, exclude=booking, avail=avail)
             if status == "unavailable":
                 raise ValidationError({"slot": [SLOT_UNAVAILABLE]})
@@ -175,12 +186,14 @@ def booking_submit(
 
 
 def _page_current(
-    page: BookingPage, avail: Availability, *, now: datetime.datetime
+    page: BookingPage,
+    avail: Availability,
+    stored: tuple[int | None, bool] | None,
+    *,
+    now: datetime.datetime,
 ) -> tuple[BookingPage, Availability]:
-    """`page` and its rules, read again when its host or active flag changed since they
-    were read (one query when they did not)."""
-    rows = BookingPage.objects.filter(pk=page.pk).order_by().values_list("host_id", "active")
-    stored = next(iter(rows), None)
+    """`page` and its rules, read again when its `stored` (host_id, active) differ from
+    those they were read with (no query when they do not)."""
     if stored == (page.host_id, page.active):
         return page, avail
     if stored is None:  # deleted meanwhile

@@ -87,7 +87,11 @@ def test_concurrent_submits_past_the_check_are_stopped_by_the_unique_index(
 
     # In place of the lock: keep the transaction open until the other writer's insert
     # waits on this one's uncommitted row.
-    monkeypatch.setattr(services, "_availability_lock", lambda page: another_writer_waits())
+    def no_lock(page):  # the page's state as the lock's statement returns it, no lock
+        another_writer_waits()
+        return page.host_id, page.active
+
+    monkeypatch.setattr(services, "_availability_lock", no_lock)
     monkeypatch.setattr(services, "page_slot_status", fooled)
     outcomes = submit_concurrently(page, slot, count=2)
     assert sorted(type(o).__name__ for o in outcomes) == ["Booking", "SlotTaken"], outcomes

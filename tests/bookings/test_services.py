@@ -106,7 +106,8 @@ def test_the_database_refuses_a_second_active_booking_of_a_slot(
         return "free" if kwargs.get("exclude") is not None else real_status(*args, **kwargs)
 
     monkeypatch.setattr(services, "page_slot_status", status)
-    monkeypatch.setattr(services, "_availability_lock", lambda page: None)
+    # no lock: only the page's state, as the lock's statement returns it
+    monkeypatch.setattr(services, "_availability_lock", lambda page: (page.host_id, page.active))
     with pytest.raises(SlotTaken):
         submit(booking_page, free_slot, guest=Guest(name="Bob", email="bob@example.com"))
     assert Booking.objects.count() == 1
