@@ -81,30 +81,41 @@ def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
     With no connected Salesforce org the deliveries are created `held`, with the reason
     as their last error; they go out after connecting (deliveries_release_held).
     """
-    targets = list(SyncTarget.objects.filter(page_id=booking.page_id, enabled=True))
+    # The targets with their org's connection id and state: one query for a connected org.
+    connection_of = "page__tenant__salesforce_connection"
+    targets = list(
+        SyncTarget.objects.filter(page_id=booking.page_id, enabled=True)
+        .order_by("pk")
+        .values_list("pk", "sobject", f"{connection_of}__pk", f"{connection_of}__status")
+    )
     if not targets:
         return []
-    connection = connection_services.connection_get_or_create(tenant=booking.page.tenant)
+    connection = None  # read only when it is not connected (or has no row yet)
+    connection_id, status = targets[0][2:]
+    connected = status == SalesforceConnection.Status.CONNECTED
+    if not connected:
+        connection = connection_services.connection_get_or_create(tenant=booking.page.tenant)
+        connection_id, connected = connection.pk, connection.is_connected
     now = timezone.now()
     deliveries = [
         Delivery(
             booking=booking,
-            target=target,
-            connection=connection,
-            sobject=target.sobject,
+            target_id=target_id,
+            connection_id=connection_id,
+            sobject=sobject,
             status=Status.PENDING,
             next_attempt_at=now,
         )
-        for target in targets
+        for target_id, sobject, _, _ in targets
     ]
-    if not connection.is_connected:
+    if not connected:
         for delivery in deliveries:
             delivery.status = Status.HELD
             delivery.last_error_code = NOT_CONNECTED
             delivery.last_error_message = not_connected_message(connection)
     Delivery.objects.bulk_create(deliveries)
-    if connection.is_connected:
-        push_enqueue_on_commit([connection.pk])
+    if connected:
+        push_enqueue_on_commit([connection_id])
     return deliveries
 
 
