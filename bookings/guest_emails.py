@@ -1,7 +1,11 @@
 """Guest emails: recorded with the change they announce, sent at most once.
 
-- `guest_email_record` writes the row in the change's transaction and enqueues the send
-  task on commit (leadsync.enqueue: a broker outage never fails the booking).
+- `guest_email_record` writes the row in the change's transaction and asks for a drain on
+  commit: one `guest_emails_drain` task is queued unless one is queued and not started
+  yet (a marker in the coordination cache, as for deliveries' pushes), so a burst of
+  bookings costs one task, not one each (leadsync.enqueue: a broker outage never fails
+  the booking). The drain sends every due row, oldest first, for at most DRAIN_SECONDS,
+  then asks for another.
 - `guest_email_send` claims the row with one conditional UPDATE (pending -> sending), so
   two workers, a retried task or two sweeps never send it twice; it then sends through
   Django's email backend and records the outcome. A transient failure (connection, SMTP
@@ -12,7 +16,8 @@
   unknown, so the sweep marks it failed for staff to look at instead of sending it again.
 - Emails of one booking go out in order: a row is not claimed while an older one of the
   same booking is unsent; sending a row enqueues the next.
-- `guest_emails_sweep` (beat, every minute) creates due reminders and enqueues due rows.
+- `guest_emails_sweep` (beat, every minute) creates due reminders and asks for a drain
+  when rows are due (an enqueue was lost, a retry is due).
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from __future__ import annotations
 import datetime
 import logging
 import smtplib
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -35,10 +42,17 @@ from leadsync import enqueue
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "bookings.guest_email_send"
+DRAIN_TASK = "bookings.guest_emails_drain"
+#: How long "a drain is queued" holds without the drain starting (a lost message): then the
+#: next email enqueues another. The sweep asks for one every minute regardless.
+DRAIN_QUEUED_SECONDS = 60
+DRAIN_BATCH = 100
+#: One drain task's share of sending (well inside the task's 150 s hard limit even with a
+#: slow mail server); then it asks for the next drain and ends.
+DRAIN_SECONDS = 30.0
 #: Longer than any send may take (the task's hard time limit is 150 s): a row still
 #: `sending` after this lost its worker.
 SENDING_STALE_AFTER = datetime.timedelta(minutes=10)
-SWEEP_BATCH = 500
 
 CHANGE_EMAIL_KINDS = {
     BookingChange.Kind.BOOKED: GuestEmail.Kind.CONFIRMATION,
@@ -58,8 +72,8 @@ class SendError(Exception):
 
 def guest_email_record(*, change: BookingChange) -> GuestEmail | None:
     """Record the email that announces `change` to the guest (call inside the change's
-    transaction) and enqueue its sending on commit. None for changes guests are not
-    told about (no-show, completed)."""
+    transaction) and ask for a drain on commit. None for changes guests are not told
+    about (no-show, completed)."""
     kind = CHANGE_EMAIL_KINDS.get(change.kind)
     if kind is None:
         return None
@@ -70,8 +84,74 @@ def guest_email_record(*, change: BookingChange) -> GuestEmail | None:
         recipient=change.booking.guest_email,
         starts_at=change.starts_at,
     )
-    enqueue.task_send_on_commit(SEND_TASK, email.pk)
+    transaction.on_commit(guest_emails_drain_request)
     return email
+
+
+def guest_emails_drain_request() -> bool:
+    """Enqueue a drain unless one is queued and not started yet (it will see this email
+    too). An unreachable cache only means a drain more. Returns whether one is queued."""
+    try:
+        first = caches["coordination"].add(_DRAIN_KEY, 1, timeout=DRAIN_QUEUED_SECONDS)
+    except Exception as exc:  # the marker is an optimisation, never a reason to lose work
+        logger.warning("Guest email drain marker not set (%s): enqueueing anyway", exc)
+        first = True
+    if not first:
+        return True
+    if enqueue.task_send(DRAIN_TASK):
+        return True
+    _drain_started()  # nothing is queued after all
+    return False
+
+
+def _drain_started() -> None:
+    try:
+        caches["coordination"].delete(_DRAIN_KEY)
+    except Exception as exc:  # the marker expires by itself
+        logger.warning("Guest email drain marker not cleared (%s)", exc)
+
+
+_DRAIN_KEY = "guest-emails:drain-queued"
+
+
+def guest_emails_drain(*, seconds: float = DRAIN_SECONDS) -> int:
+    """Send every due email, oldest first, DRAIN_BATCH rows a query, for at most `seconds`
+    (then ask for another drain). Each row is claimed as by `guest_email_send`, so drains
+    running at once, the sweep and old per-email tasks never send one twice. Emails
+    recorded after this began asked for a drain of their own. Returns how many rows it
+    took (sent, failed, retried later or skipped)."""
+    _drain_started()
+    deadline = time.monotonic() + seconds
+    taken = 0
+    while True:
+        due = list(_due(timezone.now()).order_by("pk").values_list("pk", flat=True)[:DRAIN_BATCH])
+        claimed = 0
+        for pk in due:
+            # The booking's next email is in this batch or the next: no hand-on needed.
+            if guest_email_send(email_id=pk, hand_on=False).status != "not_claimed":
+                claimed += 1
+            if time.monotonic() > deadline:
+                guest_emails_drain_request()
+                return taken + claimed
+        taken += claimed
+        if not claimed:  # (after a batch, its bookings' next emails may be due: look again)
+            return taken
+
+
+def _due(now: datetime.datetime):
+    """Pending rows due at `now` whose booking has no older email unsent."""
+    return GuestEmail.objects.filter(
+        status=GuestEmail.Status.PENDING, next_attempt_at__lte=now
+    ).exclude(_older_unsent())
+
+
+def _older_unsent() -> Exists:
+    """Whether an older email of the row's booking is still unsent (it goes first)."""
+    return Exists(
+        GuestEmail.objects.filter(
+            booking=OuterRef("booking"), pk__lt=OuterRef("pk"), status__in=UNSENT
+        )
+    )
 
 
 def guest_email_claim(*, email_id: int, now: datetime.datetime | None = None) -> GuestEmail | None:
@@ -79,14 +159,11 @@ def guest_email_claim(*, email_id: int, now: datetime.datetime | None = None) ->
     the row, or None when it is not due, someone else has it, it is done, or an older
     email of the same booking is still unsent."""
     now = now or timezone.now()
-    older_unsent = GuestEmail.objects.filter(
-        booking=OuterRef("booking"), pk__lt=OuterRef("pk"), status__in=UNSENT
-    )
     taken = (
         GuestEmail.objects.filter(
             pk=email_id, status=GuestEmail.Status.PENDING, next_attempt_at__lte=now
         )
-        .exclude(Exists(older_unsent))
+        .exclude(_older_unsent())
         .update(status=GuestEmail.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     )
     if not taken:
@@ -102,9 +179,10 @@ class SendOutcome:
     error: str = ""
 
 
-def guest_email_send(*, email_id: int) -> SendOutcome:
+def guest_email_send(*, email_id: int, hand_on: bool = True) -> SendOutcome:
     """Claim and send one email, recording what happened. Safe to call twice: the second
-    call finds nothing to claim."""
+    call finds nothing to claim. `hand_on`: enqueue the booking's next email, which
+    waited for this one (a drain sends it itself)."""
     email = guest_email_claim(email_id=email_id)
     if email is None:
         return SendOutcome("not_claimed")
@@ -118,7 +196,8 @@ def guest_email_send(*, email_id: int) -> SendOutcome:
             outcome = _failed(email, exc)
         else:
             outcome = _finish(email, status=GuestEmail.Status.SENT)
-    _next_of_booking_enqueue(email)
+    if hand_on:
+        _next_of_booking_enqueue(email)
     return outcome
 
 
@@ -206,7 +285,7 @@ def _next_of_booking_enqueue(email: GuestEmail) -> None:
         .first()
     )
     if following is not None:
-        enqueue.task_send(SEND_TASK, following)
+        guest_emails_drain_request()
 
 
 @transaction.atomic
@@ -221,8 +300,8 @@ def guest_email_resend(*, emails) -> int:
     GuestEmail.objects.filter(pk__in=ids).update(
         status=GuestEmail.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
-    for pk in ids:
-        enqueue.task_send_on_commit(SEND_TASK, pk)
+    if ids:
+        transaction.on_commit(guest_emails_drain_request)
     return len(ids)
 
 
@@ -275,9 +354,10 @@ def guest_email_reminders_create(*, now: datetime.datetime | None = None) -> int
 
 
 def guest_emails_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Beat's minute job: add due reminders, fail rows whose worker died mid-send, and
-    enqueue every due pending row (one whose enqueue was lost, or whose retry is due;
-    the claim makes a duplicate enqueue harmless). Returns counts."""
+    """Beat's minute job: add due reminders, fail rows whose worker died mid-send, and ask
+    for a drain when pending rows are due (one whose enqueue was lost, or whose retry is
+    due; the claim makes a duplicate drain harmless). Returns counts ("due": rows waiting
+    for the drain)."""
     now = now or timezone.now()
     reminders = guest_email_reminders_create(now=now)
     lost = GuestEmail.objects.filter(
@@ -288,18 +368,7 @@ def guest_emails_sweep(*, now: datetime.datetime | None = None) -> dict[str, int
         last_error="The worker stopped while sending: the guest may or may not have "
         "received this email. Resend it if they did not.",
     )
-    due = list(
-        GuestEmail.objects.filter(status=GuestEmail.Status.PENDING, next_attempt_at__lte=now)
-        .exclude(
-            Exists(
-                GuestEmail.objects.filter(
-                    booking=OuterRef("booking"), pk__lt=OuterRef("pk"), status__in=UNSENT
-                )
-            )
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for pk in due:
-        enqueue.task_send(SEND_TASK, pk)
-    return {"reminders": reminders, "lost": lost, "enqueued": len(due)}
+    due = _due(now).count()
+    if due:
+        guest_emails_drain_request()
+    return {"reminders": reminders, "lost": lost, "due": due}

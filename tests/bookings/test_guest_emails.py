@@ -12,7 +12,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings import guest_emails
-from bookings.guest_emails import SEND_TASK, guest_email_claim, guest_email_send, guest_emails_sweep
+from bookings.guest_emails import (
+    DRAIN_TASK,
+    guest_email_claim,
+    guest_email_send,
+    guest_emails_drain,
+    guest_emails_sweep,
+)
 from bookings.models import BookingChange, GuestEmail
 from bookings.selectors import page_free_slots
 from bookings.services import (
@@ -32,11 +38,17 @@ ANSWERS = {"company": "Acme", "meeting_type": "Demo"}
 
 @pytest.fixture
 def enqueued():
-    """Task names and ids enqueued (the broker is never reached)."""
+    """Task names and ids enqueued (the broker is never reached). A drain starts at once:
+    its "queued" marker goes, so each step's request shows."""
     sent = []
-    with mock.patch(
-        "leadsync.enqueue.task_send", side_effect=lambda name, *a: sent.append((name, *a)) or True
-    ):
+
+    def task_send(name, *args):
+        sent.append((name, *args))
+        if name == DRAIN_TASK:
+            guest_emails._drain_started()
+        return True
+
+    with mock.patch("leadsync.enqueue.task_send", side_effect=task_send):
         yield sent
 
 
@@ -53,7 +65,7 @@ def test_booking_records_a_confirmation_and_enqueues_it_on_commit(
     assert (email.kind, email.status, email.recipient) == ("confirmation", "pending", ANN.email)
     assert email.change.kind == BookingChange.Kind.BOOKED
     assert email.starts_at == free_slot
-    assert enqueued == [(SEND_TASK, email.pk)]
+    assert enqueued == [(DRAIN_TASK,)]
 
 
 def test_a_broker_outage_does_not_fail_the_booking(
@@ -64,10 +76,10 @@ def test_a_broker_outage_does_not_fail_the_booking(
         booking = book(booking_page, free_slot, django_capture_on_commit_callbacks)
     assert broken.called
     assert GuestEmail.objects.get(booking=booking).status == "pending"
-    # ...and the sweep enqueues it later.
+    # ...and the sweep asks for a drain later (the failed request left no marker behind).
     with mock.patch("leadsync.enqueue.task_send") as send:
-        assert guest_emails_sweep()["enqueued"] == 1
-    send.assert_called_once_with(SEND_TASK, GuestEmail.objects.get().pk)
+        assert guest_emails_sweep()["due"] == 1
+    send.assert_called_once_with(DRAIN_TASK)
 
 
 def test_reschedule_and_cancel_each_record_an_email_no_show_none(
@@ -166,7 +178,7 @@ def test_a_permanent_refusal_fails_at_once_and_resend_sends_it(
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert guest_emails.guest_email_resend(emails=GuestEmail.objects.all()) == 1
-    assert enqueued == [(SEND_TASK, email.pk)]
+    assert enqueued == [(DRAIN_TASK,)]
     assert guest_email_send(email_id=email.pk).status == "sent"
     assert len(mail.outbox) == 1
 
@@ -197,8 +209,8 @@ def test_emails_of_one_booking_go_out_in_order(
     assert guest_email_send(email_id=cancellation.pk).status == "not_claimed"
     enqueued.clear()
     assert guest_email_send(email_id=confirmation.pk).status == "sent"
-    # ...which hands on to it once sent.
-    assert enqueued == [(SEND_TASK, cancellation.pk)]
+    # ...which hands on to it once sent (a drain sends it).
+    assert enqueued == [(DRAIN_TASK,)]
     assert guest_email_send(email_id=cancellation.pk).status == "sent"
     assert [m.subject for m in mail.outbox] == ["Booked: Intro call", "Cancelled: Intro call"]
     ics = mail.outbox[1].message().get_payload()[-1]
@@ -257,6 +269,38 @@ def meeting_in(page, hours: float, *, booked_hours_ago: float = 48, **kwargs):
     return booking
 
 
+def test_a_burst_of_bookings_asks_for_one_drain_which_sends_each_once_in_order(
+    booking_page, django_capture_on_commit_callbacks
+):
+    slots = page_free_slots(booking_page)[:3]
+    with mock.patch("leadsync.enqueue.task_send", return_value=True) as send:
+        booked = [book(booking_page, slot, django_capture_on_commit_callbacks) for slot in slots]
+        with django_capture_on_commit_callbacks(execute=True):
+            booking_cancel(booking=booked[0], actor="guest")
+    send.assert_called_once_with(DRAIN_TASK)  # one drain for the four emails
+    assert guest_emails_drain() == 4
+    assert set(GuestEmail.objects.values_list("status", flat=True)) == {"sent"}
+    subjects = [m.subject for m in mail.outbox if m.to == [ANN.email]]
+    assert subjects.index("Cancelled: Intro call") > 0  # after booked[0]'s confirmation
+    assert len(mail.outbox) == 4
+    assert guest_emails_drain() == 0  # nothing twice
+    with mock.patch("leadsync.enqueue.task_send", return_value=True) as send:
+        book(booking_page, page_free_slots(booking_page)[0], django_capture_on_commit_callbacks)
+    send.assert_called_once_with(DRAIN_TASK)  # the drain started: the next email asks anew
+
+
+def test_a_drain_past_its_share_asks_for_the_next(
+    booking_page, enqueued, django_capture_on_commit_callbacks
+):
+    for slot in page_free_slots(booking_page)[:2]:
+        book(booking_page, slot, django_capture_on_commit_callbacks)
+    enqueued.clear()
+    assert guest_emails_drain(seconds=0) == 1  # its share is used up after one
+    assert enqueued == [(DRAIN_TASK,)]
+    assert GuestEmail.objects.filter(status="pending").count() == 1
+    assert guest_emails_drain() == 1
+
+
 def test_a_due_reminder_is_sent_once_even_when_two_beats_sweep(booking_page, enqueued):
     booking = meeting_in(booking_page, 20)  # default: 24 h before
     meeting_in(booking_page, 30)  # not due yet
@@ -266,7 +310,7 @@ def test_a_due_reminder_is_sent_once_even_when_two_beats_sweep(booking_page, enq
     assert (first["reminders"], second["reminders"]) == (1, 0)
     reminder = GuestEmail.objects.get(kind="reminder")
     assert reminder.booking == booking and reminder.starts_at == booking.starts_at
-    assert send.call_count == 2  # both sweeps enqueue it; the claim lets one through
+    assert send.call_count == 1  # the second sweep finds the first's drain still queued
     assert guest_email_send(email_id=reminder.pk).status == "sent"
     assert guest_email_send(email_id=reminder.pk).status == "not_claimed"
     assert [m.subject for m in mail.outbox] == [f"Reminder: {booking_page.title}"]
@@ -341,7 +385,12 @@ def test_tasks_are_registered_by_name_and_beat_sweeps_every_minute(settings):
     from leadsync.celery import app
 
     app.loader.import_default_modules()  # what a worker does at start (autodiscovery)
-    assert {"bookings.guest_email_send", "bookings.guest_emails_sweep"} <= set(app.tasks)
+    names = {
+        "bookings.guest_email_send",
+        "bookings.guest_emails_drain",
+        "bookings.guest_emails_sweep",
+    }
+    assert names <= set(app.tasks)
     assert settings.CELERY_BEAT_SCHEDULE["guest-emails-sweep"] == {
         "task": "bookings.guest_emails_sweep",
         "schedule": 60,
@@ -356,6 +405,7 @@ def test_the_send_task_runs_the_service_and_is_safe_twice(booking_page, enqueued
     reminder = GuestEmail.objects.get(booking=booking)
     assert tasks.guest_email_send.apply(args=[reminder.pk]).get() == "sent"
     assert tasks.guest_email_send.apply(args=[reminder.pk]).get() == "not_claimed"
+    assert tasks.guest_emails_drain.apply().get() == 0
     assert len(mail.outbox) == 1
 
 
