@@ -1,11 +1,12 @@
 """Guest emails: recorded with the change they announce, sent at most once.
 
 - `guest_email_record` writes the row in the change's transaction and asks for a drain on
-  commit: one `guest_emails_drain` task is queued unless one is queued and not started
-  yet (a marker in the coordination cache, as for deliveries' pushes), so a burst of
-  bookings costs one task, not one each (leadsync.enqueue: a broker outage never fails
-  the booking). The drain sends every due row, oldest first, for at most DRAIN_SECONDS,
-  then asks for another.
+  commit: one `guest_emails_drain` task is queued unless one is queued or running (a
+  marker in the coordination cache), so a burst of bookings costs one task, not one
+  each, and a steady stream keeps one worker process sending instead of every one
+  (leadsync.enqueue: a broker outage never fails the booking). The drain sends every due
+  row, oldest first, for at most DRAIN_SECONDS; then it clears the marker and, if rows
+  are due (they came meanwhile), asks for another.
 - `guest_email_send` claims the row with one conditional UPDATE (pending -> sending), so
   two workers, a retried task or two sweeps never send it twice; it then sends through
   Django's email backend and records the outcome. A transient failure (connection, SMTP
@@ -89,8 +90,8 @@ def guest_email_record(*, change: BookingChange) -> GuestEmail | None:
 
 
 def guest_emails_drain_request() -> bool:
-    """Enqueue a drain unless one is queued and not started yet (it will see this email
-    too). An unreachable cache only means a drain more. Returns whether one is queued."""
+    """Enqueue a drain unless one is queued or running (it will see this email too). An
+    unreachable cache only means a drain more. Returns whether one is queued."""
     try:
         first = caches["coordination"].add(_DRAIN_KEY, 1, timeout=DRAIN_QUEUED_SECONDS)
     except Exception as exc:  # the marker is an optimisation, never a reason to lose work
@@ -100,11 +101,11 @@ def guest_emails_drain_request() -> bool:
         return True
     if enqueue.task_send(DRAIN_TASK):
         return True
-    _drain_started()  # nothing is queued after all
+    _drain_ended()  # nothing is queued after all
     return False
 
 
-def _drain_started() -> None:
+def _drain_ended() -> None:
     try:
         caches["coordination"].delete(_DRAIN_KEY)
     except Exception as exc:  # the marker expires by itself
@@ -115,12 +116,12 @@ _DRAIN_KEY = "guest-emails:drain-queued"
 
 
 def guest_emails_drain(*, seconds: float = DRAIN_SECONDS) -> int:
-    """Send every due email, oldest first, DRAIN_BATCH rows a query, for at most `seconds`
-    (then ask for another drain). Each row is claimed as by `guest_email_send`, so drains
-    running at once, the sweep and old per-email tasks never send one twice. Emails
-    recorded after this began asked for a drain of their own. Returns how many rows it
-    took (sent, failed, retried later or skipped)."""
-    _drain_started()
+    """Send every due email, oldest first, DRAIN_BATCH rows a query, for at most `seconds`.
+    Each row is claimed as by `guest_email_send`, so drains running at once, the sweep and
+    old per-email tasks never send one twice. Emails recorded meanwhile find the marker
+    set and leave themselves to this drain; so at the end it clears the marker and asks
+    for another drain if any row is due (one committed after its last look). Returns how
+    many rows it took (sent, failed, retried later or skipped)."""
     deadline = time.monotonic() + seconds
     taken = 0
     while True:
@@ -131,11 +132,15 @@ def guest_emails_drain(*, seconds: float = DRAIN_SECONDS) -> int:
             if guest_email_send(email_id=pk, hand_on=False).status != "not_claimed":
                 claimed += 1
             if time.monotonic() > deadline:
-                guest_emails_drain_request()
-                return taken + claimed
+                break
         taken += claimed
-        if not claimed:  # (after a batch, its bookings' next emails may be due: look again)
-            return taken
+        # After a batch, its bookings' next emails may be due: look again, in time.
+        if not claimed or time.monotonic() > deadline:
+            break
+    _drain_ended()
+    if _due(timezone.now()).exists():
+        guest_emails_drain_request()
+    return taken
 
 
 def _due(now: datetime.datetime):

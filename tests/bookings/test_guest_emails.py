@@ -38,14 +38,14 @@ ANSWERS = {"company": "Acme", "meeting_type": "Demo"}
 
 @pytest.fixture
 def enqueued():
-    """Task names and ids enqueued (the broker is never reached). A drain starts at once:
-    its "queued" marker goes, so each step's request shows."""
+    """Task names and ids enqueued (the broker is never reached). A drain runs and ends at
+    once: its marker goes, so each step's request shows."""
     sent = []
 
     def task_send(name, *args):
         sent.append((name, *args))
         if name == DRAIN_TASK:
-            guest_emails._drain_started()
+            guest_emails._drain_ended()
         return True
 
     with mock.patch("leadsync.enqueue.task_send", side_effect=task_send):
@@ -286,7 +286,31 @@ def test_a_burst_of_bookings_asks_for_one_drain_which_sends_each_once_in_order(
     assert guest_emails_drain() == 0  # nothing twice
     with mock.patch("leadsync.enqueue.task_send", return_value=True) as send:
         book(booking_page, page_free_slots(booking_page)[0], django_capture_on_commit_callbacks)
-    send.assert_called_once_with(DRAIN_TASK)  # the drain started: the next email asks anew
+    send.assert_called_once_with(DRAIN_TASK)  # the drain ended: the next email asks anew
+
+
+def test_emails_recorded_while_a_drain_is_queued_or_running_are_left_to_it(
+    booking_page, django_capture_on_commit_callbacks
+):
+    first, second = page_free_slots(booking_page)[:2]
+    with mock.patch("leadsync.enqueue.task_send", return_value=True) as send:
+        book(booking_page, first, django_capture_on_commit_callbacks)
+        send.assert_called_once_with(DRAIN_TASK)
+        real_send = guest_emails.guest_email_send
+
+        def send_and_book_meanwhile(**kwargs):  # a booking commits while the drain runs
+            if not GuestEmail.objects.filter(recipient="bo@example.com").exists():
+                with django_capture_on_commit_callbacks(execute=True):
+                    booking_submit(
+                        page=booking_page, slot=second, answers=ANSWERS, url_params={},
+                        guest=Guest(name="Bo", email="bo@example.com"),
+                    )  # fmt: skip
+            return real_send(**kwargs)
+
+        with mock.patch.object(guest_emails, "guest_email_send", send_and_book_meanwhile):
+            assert guest_emails_drain() == 2  # the running drain sent the new one too
+        assert send.call_count == 1  # ...so it asked for no other
+    assert sorted(m.to[0] for m in mail.outbox) == [ANN.email, "bo@example.com"]
 
 
 def test_a_drain_past_its_share_asks_for_the_next(
