@@ -4,7 +4,7 @@
         [--latency-ms 100]
         [--clients 16] [--intake-seconds 10] [--queued-bookings 5000,50000]
         [--rates 20,100] [--duration 30] [--tenants 100] [--tenant-bookings 200]
-        [--workers 2,4] [--scale-bookings 50000] [--concurrency 2]
+        [--workers 2,4] [--scale-bookings 50000] [--concurrency 4 per core]
         [--people-bookings 5000] [--people-baseline 500]
         [--people-baseline-env "DELIVERY_BATCHING=false;DELIVERY_BATCHING=false,..."]
         [--people-existing-share 0.4] [--writeback-bookings 1000]
@@ -68,7 +68,10 @@ class Command(BaseCommand):
         add = parser.add_argument
         add("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
         add("--latency-ms", type=int, default=100, help="emulator latency per API call")
-        add("--concurrency", type=int, default=2, help="prefork children per worker process")
+        # A push waits on Salesforce most of its time: the top of the README's guidance
+        # (2-4 prefork children per core), as a deployment of push workers would run.
+        add("--concurrency", type=int, default=4 * (os.cpu_count() or 1),
+            help="prefork children per worker process (default: 4 per core)")  # fmt: skip
         add("--web-workers", type=int, default=2)
         add("--web-threads", type=int, default=4)
         add("--clients", type=int, default=16, help="intake: concurrent clients")
