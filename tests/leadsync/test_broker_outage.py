@@ -48,7 +48,11 @@ def test_worker_survives_a_redis_outage_with_a_message_in_hand(throwaway_redis, 
         redis_url=throwaway_redis.url,
         log_path=log,
     )
-    probe = Celery("probe", broker=throwaway_redis.url, backend=throwaway_redis.url)
+    # Not the current app: the project's services enqueue through `celery.current_app`,
+    # which must stay the project's for the tests after this one.
+    probe = Celery(
+        "probe", broker=throwaway_redis.url, backend=throwaway_redis.url, set_as_current=False
+    )
 
     def pong() -> bool:
         try:
