@@ -30,7 +30,6 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -92,24 +91,13 @@ def guest_email_record(*, change: BookingChange) -> GuestEmail | None:
 def guest_emails_drain_request() -> bool:
     """Enqueue a drain unless one is queued or running (it will see this email too). An
     unreachable cache only means a drain more. Returns whether one is queued."""
-    try:
-        first = caches["coordination"].add(_DRAIN_KEY, 1, timeout=DRAIN_QUEUED_SECONDS)
-    except Exception as exc:  # the marker is an optimisation, never a reason to lose work
-        logger.warning("Guest email drain marker not set (%s): enqueueing anyway", exc)
-        first = True
-    if not first:
-        return True
-    if enqueue.task_send(DRAIN_TASK):
-        return True
-    _drain_ended()  # nothing is queued after all
-    return False
+    return enqueue.send_unless_queued(
+        _DRAIN_KEY, timeout=DRAIN_QUEUED_SECONDS, send=lambda: enqueue.task_send(DRAIN_TASK)
+    )
 
 
 def _drain_ended() -> None:
-    try:
-        caches["coordination"].delete(_DRAIN_KEY)
-    except Exception as exc:  # the marker expires by itself
-        logger.warning("Guest email drain marker not cleared (%s)", exc)
+    enqueue.marker_clear(_DRAIN_KEY)
 
 
 _DRAIN_KEY = "guest-emails:drain-queued"

@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import current_app
+from django.core.cache import caches
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -65,3 +67,31 @@ def task_send_on_commit(name: str, *args: Any) -> None:
 def _task_send_late(name: str, *args: Any) -> bool:
     # Looked up when the transaction commits, so tests can patch `task_send`.
     return task_send(name, *args)
+
+
+def send_unless_queued(marker: str, *, timeout: int, send: Callable[[], bool]) -> bool:
+    """Call `send` (it enqueues a task and says whether the broker took it) unless
+    `marker`, in the coordination cache, says such a task is queued already: a burst of
+    work costs one task, not one each. The marker is set first and lasts `timeout`
+    seconds at most (a lost message); whoever starts or ends the task clears it
+    (`marker_clear`). An unreachable cache only means a task more. Returns whether a
+    task is queued."""
+    try:
+        first = caches["coordination"].add(marker, 1, timeout=timeout)
+    except Exception as exc:  # the marker is an optimisation, never a reason to lose work
+        logger.warning("Marker %s not set (%s): enqueueing anyway", marker, exc)
+        first = True
+    if not first:
+        return True
+    if send():
+        return True
+    marker_clear(marker)  # nothing is queued after all
+    return False
+
+
+def marker_clear(marker: str) -> None:
+    """Work arriving from now on needs a task of its own (see `send_unless_queued`)."""
+    try:
+        caches["coordination"].delete(marker)
+    except Exception as exc:  # the marker expires by itself
+        logger.warning("Marker %s not cleared (%s)", marker, exc)

@@ -38,7 +38,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -317,26 +317,16 @@ def push_request(connection_id: int, *, queue: str | None = None, resumed: bool 
     """Enqueue a push of `connection_id` unless one is queued and not started yet (it will
     see this work too): a burst of bookings costs one push, not one each. An unreachable
     cache only means a push more. Returns whether a push is queued."""
-    key = _queued_key(connection_id)
-    try:
-        first = caches["coordination"].add(key, 1, timeout=PUSH_QUEUED_SECONDS)
-    except Exception as exc:  # the cache is an optimisation, never a reason to lose work
-        logger.warning("Push marker not set (%s): enqueueing anyway", exc)
-        first = True
-    if not first:
-        return True
-    if push_enqueue(connection_id, queue=queue, resumed=resumed):
-        return True
-    push_started(connection_id)  # nothing is queued after all
-    return False
+    return enqueue.send_unless_queued(
+        _queued_key(connection_id),
+        timeout=PUSH_QUEUED_SECONDS,
+        send=lambda: push_enqueue(connection_id, queue=queue, resumed=resumed),
+    )
 
 
 def push_started(connection_id: int) -> None:
     """A push of `connection_id` began: work arriving from now on needs a new one."""
-    try:
-        caches["coordination"].delete(_queued_key(connection_id))
-    except Exception as exc:  # the marker expires by itself
-        logger.warning("Push marker not cleared (%s)", exc)
+    enqueue.marker_clear(_queued_key(connection_id))
 
 
 def push_enqueue_on_commit(connection_ids: Iterable[int]) -> None:
