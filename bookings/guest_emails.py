@@ -41,7 +41,6 @@ from leadsync import enqueue
 
 logger = logging.getLogger(__name__)
 
-SEND_TASK = "bookings.guest_email_send"
 DRAIN_TASK = "bookings.guest_emails_drain"
 #: How long "a drain is queued" holds without the drain starting (a lost message): then the
 #: next email enqueues another. The sweep asks for one every minute regardless.

@@ -61,8 +61,8 @@ def _availability_lock(page: BookingPage) -> tuple[int | None, bool] | None:
     from a process's memory), and the same statement returns the page's stored
     (host_id, active): None when the page is gone. PostgreSQL only; SQLite (the first-run
     default) runs one write transaction at a time anyway, and only reads the page."""
-    pages = BookingPage.objects.filter(pk=page.pk).order_by()
     if connection.vendor != "postgresql":
+        pages = BookingPage.objects.filter(pk=page.pk).order_by()
         return next(iter(pages.values_list("host_id", "active")), None)
     with connection.cursor() as cursor:
         cursor.execute(
