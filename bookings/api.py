@@ -48,10 +48,8 @@ class ApiError(Exception):
         return response
 
 
-def _authenticate(request: HttpRequest, tenant_slug: str | None = None) -> ApiKey:
-    """The request's active API key (of tenant `tenant_slug`, when given). Raises
-    ApiError: 401 without a bearer key, 403 for a key that is unknown, revoked or of
-    another tenant."""
+def _bearer(request: HttpRequest) -> str:
+    """The request's bearer key. Raises ApiError 401 without one."""
     scheme, _, raw_key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw_key.strip():
         raise ApiError(
@@ -59,7 +57,12 @@ def _authenticate(request: HttpRequest, tenant_slug: str | None = None) -> ApiKe
             {"auth": ["Send your API key as 'Authorization: Bearer <key>'."]},
             {"WWW-Authenticate": 'Bearer realm="leadsync"'},
         )
-    api_key = api_key_find(raw_key.strip())
+    return raw_key.strip()
+
+
+def _checked(api_key: ApiKey | None, tenant_slug: str | None) -> ApiKey:
+    """`api_key` when it is active (and of tenant `tenant_slug`, when given), marked used.
+    Raises ApiError 403 for a key that is unknown (None), revoked or of another tenant."""
     if api_key is None or not api_key.is_active:
         raise ApiError(403, {"auth": ["This API key is not valid."]})
     if tenant_slug is not None and api_key.tenant.slug != tenant_slug:
@@ -68,16 +71,28 @@ def _authenticate(request: HttpRequest, tenant_slug: str | None = None) -> ApiKe
     return api_key
 
 
+def _authenticate(request: HttpRequest) -> ApiKey:
+    """The request's active API key. Raises ApiError: 401 without a bearer key, 403 for a
+    key that is unknown or revoked."""
+    return _checked(api_key_find(_bearer(request)), None)
+
+
 def _page(
     request: HttpRequest, tenant_slug: str, page_slug: str
 ) -> tuple[ApiKey, page_cache.PageRows]:
     """The request's API key and active page (with its questions and availability).
-    Raises ApiError (401/403/404)."""
-    api_key = _authenticate(request, tenant_slug)
+    Raises ApiError: 401/403 as _authenticate (also for a key of another tenant), then
+    404 for no such active page. The key comes with the page's rows (kept in the process
+    under the same version, page_cache.api_key_for)."""
+    raw_key = _bearer(request)
     try:
-        return api_key, page_cache.page_rows(tenant_slug=tenant_slug, page_slug=page_slug)
+        rows = page_cache.page_rows(tenant_slug=tenant_slug, page_slug=page_slug)
     except Http404:
-        raise ApiError(404, {"page": ["No active booking page here."]}) from None
+        rows = None
+    api_key = _checked(page_cache.api_key_for(raw_key, rows), tenant_slug)
+    if rows is None:
+        raise ApiError(404, {"page": ["No active booking page here."]})
+    return api_key, rows
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:

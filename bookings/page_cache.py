@@ -1,6 +1,7 @@
 """The public booking page's GET answered from the cache: the HTML of a page as one kind of
 request asks for it, kept while nothing it shows has changed. And, for a booking (page
-POST, API), the page's rows kept in the process under the same versions (`page_rows`).
+POST, API), the page's rows kept in the process under the same versions (`page_rows`), and
+the API keys that booked on them (`api_key_for`).
 
 An entry is found by what makes the HTML differ between requests: the path and query
 (month, date, tz, embed marker, the URL parameters the form posts back) and the guest's
@@ -51,10 +52,16 @@ from django.middleware.csrf import get_token
 from django.utils import timezone
 
 from bookings import embed
-from bookings.models import BookingPage, Question
+from bookings.models import ApiKey, BookingPage, Question
 from bookings.picker import TZ_COOKIE
 from bookings.ratelimits import CACHE_UNAVAILABLE
-from bookings.selectors import page_availability, page_get_public, page_questions
+from bookings.selectors import (
+    api_key_find,
+    api_key_hash,
+    page_availability,
+    page_get_public,
+    page_questions,
+)
 from bookings.slots import Availability
 
 logger = logging.getLogger(__name__)
@@ -377,6 +384,48 @@ def page_rows(*, tenant_slug: str, page_slug: str) -> PageRows:
             while len(_rows) > ROWS_KEPT:
                 _rows.popitem(last=False)
     return rows
+
+
+@dataclass(frozen=True)
+class _KeptKey:
+    api_key: ApiKey
+    versions: dict[str, str]
+    read_at: float
+
+
+KEYS_KEPT = 1024  # API keys per process
+_keys: OrderedDict[str, _KeptKey] = OrderedDict()
+_keys_lock = threading.Lock()
+
+
+def api_key_for(raw_key: str, rows: PageRows | None) -> ApiKey | None:
+    """The API key (active or revoked) whose secret is `raw_key`, or None. Kept in this
+    process under the config version of the tenant of `rows` (the page the request books,
+    as `page_rows` just returned it: its versions are current), as its rows are: a key's
+    save, revocation or deletion bumps that version (bookings.receivers). Read from the
+    database when not kept, kept longer than BOOKING_PAGE_CACHE_SECONDS, of another
+    tenant, or when `rows` is None or has no versions (no such page; the cache is down)."""
+    digest = api_key_hash(raw_key)
+    usable = rows is not None and bool(rows.versions)
+    kept = _keys.get(digest) if usable else None
+    if (
+        kept is not None
+        and kept.versions == rows.versions
+        and kept.api_key.tenant_id == rows.page.tenant_id
+        and time.monotonic() - kept.read_at < settings.BOOKING_PAGE_CACHE_SECONDS
+    ):
+        return kept.api_key
+    read_at = time.monotonic()
+    api_key = api_key_find(raw_key)  # read after the versions: kept under them, or later
+    with _keys_lock:
+        if usable and api_key is not None and api_key.tenant_id == rows.page.tenant_id:
+            _keys[digest] = _KeptKey(api_key=api_key, versions=rows.versions, read_at=read_at)
+            _keys.move_to_end(digest)
+            while len(_keys) > KEYS_KEPT:
+                _keys.popitem(last=False)
+        else:
+            _keys.pop(digest, None)
+    return api_key
 
 
 def _today(page: BookingPage, now: datetime.datetime | None = None) -> datetime.date:

@@ -3,7 +3,7 @@
 - to its signals: the guest emails of each change, recorded in the change's transaction
   (an outbox), sent after commit by bookings.tasks;
 - to the saves and deletes of what a public page shows: its cached HTML renders anew
-  (bookings.page_cache).
+  (bookings.page_cache); and of API keys, which processes keep with the page's rows.
 """
 
 from django.db.models.signals import post_delete, post_save
@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from bookings import guest_emails, page_cache
 from bookings.models import (
+    ApiKey,
     AvailabilityWindow,
     Booking,
     BookingChange,
@@ -75,3 +76,11 @@ def page_cache_on_page_part(sender, instance, **kwargs) -> None:
         tenant_id = pages.values_list("tenant_id", flat=True).first()
     if tenant_id is not None:  # None: the page is gone too, which bumped its tenant
         page_cache.config_changed(tenant_id)
+
+
+@receiver(post_save, sender=ApiKey, dispatch_uid="bookings.page_cache_api_key_saved")
+@receiver(post_delete, sender=ApiKey, dispatch_uid="bookings.page_cache_api_key_deleted")
+def page_cache_on_api_key(sender, instance: ApiKey, **kwargs) -> None:
+    """A key created, revoked or deleted: processes that keep keys read them again
+    (page_cache.api_key_for), as they read their pages' rows."""
+    page_cache.config_changed(instance.tenant_id)

@@ -382,9 +382,13 @@ def api_key_create(*, tenant: Tenant, name: str) -> tuple[ApiKey, str]:
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revoke `api_key` for good; requests with it are refused from now on."""
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    api_key.refresh_from_db(fields=["revoked_at"])
+    """Revoke `api_key` for good; requests with it are refused from now on (its save
+    makes processes that keep it read it again: bookings.receivers)."""
+    stored = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if stored.revoked_at is None:  # revoked once: the first time stays
+        stored.revoked_at = timezone.now()
+        stored.save(update_fields=["revoked_at"])
+    api_key.revoked_at = stored.revoked_at
     return api_key
 
 

@@ -344,3 +344,92 @@ def test_config_changes_are_announced_even_while_the_cache_seemed_down(booking_p
     booking_page.save()
     page_cache._cache_down_until = 0.0
     assert page_cache._versions([key])[key] != before
+
+
+# -- API keys kept with the page's rows ----------------------------------------------------
+
+
+def _key_reads(queries) -> int:
+    return sum(1 for q in queries if re.search(r'FROM "bookings_apikey"', q["sql"]))
+
+
+@pytest.fixture
+def three_slots(booking_page):
+    return page_free_slots(booking_page)[:3]
+
+
+def test_an_api_booking_reads_the_key_kept_from_the_last_one(
+    client, booking_page, tenant_a, three_slots
+):
+    ApiKeyFactory(tenant=tenant_a, raw_key=SECRET)
+    first, second, _ = three_slots
+    with CaptureQueriesContext(connection) as queries:
+        assert api_post(client, api_body(first)).status_code == 201
+    assert _key_reads(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        answer = api_post(client, api_body(second, email="bo@example.com"))
+    assert answer.status_code == 201, answer.content
+    assert _key_reads(queries) == 0
+
+
+@pytest.mark.parametrize("change", ["revoke", "delete"])
+def test_a_kept_key_revoked_or_deleted_is_refused_on_the_next_request(
+    client, booking_page, tenant_a, three_slots, change
+):
+    from bookings.services import api_key_revoke
+
+    api_key = ApiKeyFactory(tenant=tenant_a, raw_key=SECRET)
+    first, second, _ = three_slots
+    assert api_post(client, api_body(first)).status_code == 201
+    if change == "revoke":
+        api_key_revoke(api_key=api_key)
+    else:
+        api_key.delete()
+    answer = api_post(client, api_body(second, email="bo@example.com"))
+    assert answer.status_code == 403
+    assert Booking.objects.count() == 1
+
+
+def test_a_kept_key_is_read_again_after_the_longest_keep(
+    client, booking_page, tenant_a, three_slots, monkeypatch
+):
+    """A revocation whose version bump the cache missed is seen once the key is older than
+    BOOKING_PAGE_CACHE_SECONDS."""
+    from bookings.services import api_key_revoke
+
+    api_key = ApiKeyFactory(tenant=tenant_a, raw_key=SECRET)
+    first, second, third = three_slots
+    assert api_post(client, api_body(first)).status_code == 201
+    monkeypatch.setattr(page_cache, "_bump", lambda keys, **kwargs: None)  # the bump is lost
+    api_key_revoke(api_key=api_key)
+    assert api_post(client, api_body(second, email="b@example.com")).status_code == 201
+
+    digest = next(iter(page_cache._keys))
+    page_cache._keys[digest] = dataclasses.replace(
+        page_cache._keys[digest], read_at=time.monotonic() - 61
+    )
+    assert api_post(client, api_body(third, email="c@example.com")).status_code == 403
+
+
+def test_another_tenants_key_is_never_kept_for_this_page(
+    client, booking_page, tenant_a, tenant_b, three_slots
+):
+    ApiKeyFactory(tenant=tenant_b, raw_key="lsk_test_other_tenant_key")
+    for _ in range(2):
+        answer = api_post(client, api_body(three_slots[0]), key="lsk_test_other_tenant_key")
+        assert answer.status_code == 403
+    assert page_cache._keys == {}
+    assert not Booking.objects.exists()
+
+
+def test_keys_are_read_every_time_while_the_cache_is_down(
+    client, booking_page, tenant_a, three_slots, dead_redis_cache
+):
+    ApiKeyFactory(tenant=tenant_a, raw_key=SECRET)
+    first, second, _ = three_slots
+    assert api_post(client, api_body(first)).status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        answer = api_post(client, api_body(second, email="bo@example.com"))
+    assert answer.status_code == 201, answer.content
+    assert _key_reads(queries) == 1
+    assert page_cache._keys == {}
