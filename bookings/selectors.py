@@ -6,6 +6,7 @@ import zoneinfo
 from collections import Counter
 from typing import Literal
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -67,6 +68,23 @@ def page_availability(page: BookingPage, *, now: datetime.datetime | None = None
     )
 
 
+# The meetings _busy reads, written out rather than built by the ORM: this runs in every
+# booking, under the host's lock, and the ORM took about 1 ms of CPU to build it, over three
+# times its round trip. Parameters: until, since, the host's (page's) id, the booking to
+# leave out (0: none).
+_BUSY_OF_PAGE = (
+    "SELECT b.page_id, b.starts_at, b.ends_at FROM bookings_booking b"
+    " WHERE b.cancelled_at IS NULL AND b.starts_at < %s AND b.ends_at > %s"
+    " AND b.page_id = %s AND b.id <> %s"
+)
+_BUSY_OF_HOST = (
+    "SELECT b.page_id, b.starts_at, b.ends_at FROM bookings_booking b"
+    " JOIN bookings_bookingpage p ON p.id = b.page_id"
+    " WHERE b.cancelled_at IS NULL AND b.starts_at < %s AND b.ends_at > %s"
+    " AND p.host_id = %s AND b.id <> %s"
+)
+
+
 def _busy(
     page: BookingPage,
     avail: Availability,
@@ -82,21 +100,29 @@ def _busy(
         first, last = avail.local_day(slots[0]), avail.local_day(slots[-1])
         since = avail.day_start(first) - margin
         until = avail.day_start(last + datetime.timedelta(days=1)) + margin
-    meetings = Booking.objects.filter(
-        cancelled_at__isnull=True, starts_at__lt=until, ends_at__gt=since
-    )
-    if page.host_id is not None:
-        meetings = meetings.filter(page__host_id=page.host_id)
-    else:
-        meetings = meetings.filter(page=page)
-    if exclude is not None:
-        meetings = meetings.exclude(pk=exclude.pk)
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        adapt(until),
+        adapt(since),
+        page.host_id or page.pk,
+        0 if exclude is None else exclude.pk,
+    ]
+    sql = _BUSY_OF_HOST if page.host_id is not None else _BUSY_OF_PAGE
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     busy, per_day = [], Counter()
-    for page_id, starts_at, ends_at in meetings.values_list("page_id", "starts_at", "ends_at"):
+    for page_id, starts_at, ends_at in rows:
+        starts_at, ends_at = _aware(starts_at), _aware(ends_at)
         busy.append((starts_at, ends_at))
         if page_id == page.pk:
             per_day[avail.local_day(starts_at)] += 1
     return busy, per_day
+
+
+def _aware(value: datetime.datetime) -> datetime.datetime:
+    """A timestamp column's value from a cursor: aware UTC (SQLite returns it naive)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
 
 
 def page_free_slots(
