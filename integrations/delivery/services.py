@@ -50,6 +50,7 @@ from integrations.delivery.selectors import (
     DUE_STATUSES,
     RESENDABLE,
     WAITING_FOR_POST,
+    booking_targets,
     deliveries_ready,
 )
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
@@ -82,12 +83,7 @@ def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
     as their last error; they go out after connecting (deliveries_release_held).
     """
     # The targets with their org's connection id and state: one query for a connected org.
-    connection_of = "page__tenant__salesforce_connection"
-    targets = list(
-        SyncTarget.objects.filter(page_id=booking.page_id, enabled=True)
-        .order_by("pk")
-        .values_list("pk", "sobject", f"{connection_of}__pk", f"{connection_of}__status")
-    )
+    targets = booking_targets(page_id=booking.page_id, tenant_id=booking.page.tenant_id)
     if not targets:
         return []
     connection = None  # read only when it is not connected (or has no row yet)
