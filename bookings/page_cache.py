@@ -56,7 +56,7 @@ from bookings.models import ApiKey, BookingPage, Question
 from bookings.picker import TZ_COOKIE
 from bookings.ratelimits import CACHE_UNAVAILABLE
 from bookings.selectors import (
-    api_key_find,
+    api_key_find_by_hash,
     api_key_hash,
     page_availability,
     page_get_public,
@@ -416,7 +416,7 @@ def api_key_for(raw_key: str, rows: PageRows | None) -> ApiKey | None:
     ):
         return kept.api_key
     read_at = time.monotonic()
-    api_key = api_key_find(raw_key)  # read after the versions: kept under them, or later
+    api_key = api_key_find_by_hash(digest)  # read after the versions: kept under them, or later
     with _keys_lock:
         if usable and api_key is not None and api_key.tenant_id == rows.page.tenant_id:
             _keys[digest] = _KeptKey(api_key=api_key, versions=rows.versions, read_at=read_at)

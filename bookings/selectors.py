@@ -228,4 +228,9 @@ def api_key_hash(raw_key: str) -> str:
 
 def api_key_find(raw_key: str) -> ApiKey | None:
     """The key (active or revoked) whose secret is `raw_key`, or None."""
-    return ApiKey.objects.select_related("tenant").filter(key_hash=api_key_hash(raw_key)).first()
+    return api_key_find_by_hash(api_key_hash(raw_key))
+
+
+def api_key_find_by_hash(key_hash: str) -> ApiKey | None:
+    """The key (active or revoked) whose secret hashes to `key_hash`, or None."""
+    return ApiKey.objects.select_related("tenant").filter(key_hash=key_hash).first()

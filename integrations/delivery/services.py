@@ -83,7 +83,7 @@ def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
     as their last error; they go out after connecting (deliveries_release_held).
     """
     # The targets with their org's connection id and state: one query for a connected org.
-    targets = booking_targets(page_id=booking.page_id, tenant_id=booking.page.tenant_id)
+    targets = booking_targets(page_id=booking.page_id)
     if not targets:
         return []
     connection = None  # read only when it is not connected (or has no row yet)
