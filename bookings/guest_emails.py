@@ -38,6 +38,7 @@ from django.utils import timezone
 from bookings.guest_email_render import guest_email_message
 from bookings.models import REMINDER_MAX_MINUTES, Booking, BookingChange, GuestEmail
 from leadsync import enqueue
+from leadsync.inserts import insert
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +77,14 @@ def guest_email_record(*, change: BookingChange) -> GuestEmail | None:
     kind = CHANGE_EMAIL_KINDS.get(change.kind)
     if kind is None:
         return None
-    email = GuestEmail.objects.create(
-        booking=change.booking,
-        change=change,
-        kind=kind,
-        recipient=change.booking.guest_email,
-        starts_at=change.starts_at,
+    email = insert(
+        GuestEmail(
+            booking=change.booking,
+            change=change,
+            kind=kind,
+            recipient=change.booking.guest_email,
+            starts_at=change.starts_at,
+        )
     )
     transaction.on_commit(guest_emails_drain_request)
     return email

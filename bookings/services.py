@@ -31,6 +31,7 @@ from bookings.selectors import (
 from bookings.signals import booking_changed, booking_submitted
 from bookings.slots import Availability
 from bookings.url_params import url_params_limit
+from leadsync.inserts import insert
 
 User = get_user_model()
 
@@ -150,15 +151,17 @@ def booking_submit(
         raise ValidationError(errors)
     try:
         with transaction.atomic():
-            booking = Booking.objects.create(
-                page=page,
-                starts_at=slot,
-                ends_at=ends_at,
-                guest_name=cleaned_guest["name"],
-                guest_email=cleaned_guest["email"],
-                guest_timezone=cleaned_guest["timezone"] or page.timezone,
-                answers=cleaned_answers,
-                url_params=url_params_limit(url_params),
+            booking = insert(
+                Booking(
+                    page=page,
+                    starts_at=slot,
+                    ends_at=ends_at,
+                    guest_name=cleaned_guest["name"],
+                    guest_email=cleaned_guest["email"],
+                    guest_timezone=cleaned_guest["timezone"] or page.timezone,
+                    answers=cleaned_answers,
+                    url_params=url_params_limit(url_params),
+                )
             )
             change = _change_record(booking, kind=BookingChange.Kind.BOOKED, actor=actor)
             booking_submitted.send(sender=Booking, booking=booking, change=change)
@@ -211,16 +214,18 @@ def _change_record(
     reason: str = "",
     previous_starts_at: datetime.datetime | None = None,
 ) -> BookingChange:
-    return BookingChange.objects.create(
-        booking=booking,
-        kind=kind,
-        actor=actor,
-        user=user,
-        reason=reason,
-        previous_starts_at=previous_starts_at,
-        starts_at=booking.starts_at,
-        ends_at=booking.ends_at,
-        sequence=booking.sequence,
+    return insert(
+        BookingChange(
+            booking=booking,
+            kind=kind,
+            actor=actor,
+            user=user,
+            reason=reason,
+            previous_starts_at=previous_starts_at,
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            sequence=booking.sequence,
+        )
     )
 
 

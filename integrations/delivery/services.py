@@ -56,6 +56,7 @@ from integrations.delivery.selectors import (
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
 from integrations.salesforce.errors import SalesforceError, is_field_error
 from leadsync import enqueue
+from leadsync.inserts import insert_many
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -109,7 +110,7 @@ def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
             delivery.status = Status.HELD
             delivery.last_error_code = NOT_CONNECTED
             delivery.last_error_message = not_connected_message(connection)
-    Delivery.objects.bulk_create(deliveries)
+    insert_many(deliveries)
     if connected:
         push_enqueue_on_commit([connection_id])
     return deliveries

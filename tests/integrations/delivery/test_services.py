@@ -118,7 +118,9 @@ def test_a_page_without_targets_makes_no_delivery(tenant_a):
 @pytest.mark.django_db
 def test_a_failing_outbox_rolls_the_booking_back(tenant_a):
     page = lead_page_with_target(tenant=tenant_a)
-    failing = mock.patch.object(Delivery.objects, "bulk_create", side_effect=RuntimeError("db"))
+    failing = mock.patch(
+        "integrations.delivery.services.insert_many", side_effect=RuntimeError("db")
+    )
     with failing, pytest.raises(RuntimeError):
         submit(page)
     assert not page.bookings.exists()
