@@ -17,7 +17,7 @@ through `save(force_insert=True)` / `bulk_create()`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import TypeVar
 
 from django.db import connections, models, router
@@ -40,16 +40,23 @@ def _plan(model: type[models.Model]) -> tuple[list, object] | None:
     return [f for f in fields if f is not auto], auto
 
 
-@cache
-def _sql(model: type[models.Model], rows: int, quote) -> str:
+@lru_cache(maxsize=256)
+def _sql(model: type[models.Model], rows: int) -> str:
+    """The statement for `rows` rows of `model` (`_fast` sends only PostgreSQL here)."""
     meta = model._meta
     fields, auto = _plan(model)
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(_quote(f.column) for f in fields)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    returning = f" RETURNING {quote(auto.column)}" if auto is not None else ""
+    returning = f" RETURNING {_quote(auto.column)}" if auto is not None else ""
     values = ", ".join([one] * rows)
     # Identifiers from the model's meta, quoted; every value is a parameter.
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}{returning}"  # noqa: S608
+    table = _quote(meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES {values}{returning}"  # noqa: S608
+
+
+def _quote(name: str) -> str:
+    """An identifier quoted as Django's PostgreSQL backend quotes it."""
+    return name if name.startswith('"') and name.endswith('"') else f'"{name}"'
 
 
 def _fast(model: type[models.Model], objs: Sequence[models.Model], using: str) -> bool:
@@ -111,7 +118,7 @@ def insert_many(objs: Sequence[M]) -> list[M]:
 def _execute(model, objs, params, connection) -> None:
     _, auto = _plan(model)
     with connection.cursor() as cursor:
-        cursor.execute(_sql(model, len(objs), connection.ops.quote_name), params)
+        cursor.execute(_sql(model, len(objs)), params)
         if auto is not None:
             for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
                 setattr(obj, auto.attname, pk)
