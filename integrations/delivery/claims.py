@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from integrations.delivery.selectors import deliveries_due
 from integrations.models import Delivery, DeliveryAttempt
+from leadsync.compiled import STAND_IN_ID, STAND_IN_TIME, CompiledQuery
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -52,13 +53,8 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
     `sending` under a new claim token, and their attempt count goes up by one."""
     token, now = uuid.uuid4(), timezone.now()
     with transaction.atomic():
-        ids = list(
-            deliveries_due(connection_id=connection_id, now=now)
-            # Only the deliveries: a write-back's due-ness reads its post, not locks it.
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
+        rows = _CLAIMABLE.rows(shape=limit, connection_id=connection_id, now=now)
+        ids = [pk for (pk,) in rows]
         if ids:
             Delivery.objects.filter(pk__in=ids).update(
                 status=Status.SENDING,
@@ -75,6 +71,20 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
         .order_by("pk")
     )
     return Claim(token=token, deliveries=deliveries)
+
+
+#: The due deliveries a claim takes, oldest due first, locked (compiled once per limit).
+_CLAIMABLE = CompiledQuery(
+    lambda *, shape, connection_id, now: (
+        deliveries_due(connection_id=connection_id, now=now)
+        # Only the deliveries: a write-back's due-ness reads its post, not locks it.
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk")[:shape]
+    ),
+    connection_id=STAND_IN_ID,
+    now=STAND_IN_TIME,
+)
 
 
 def _lease_end(now: datetime) -> datetime:

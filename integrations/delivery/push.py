@@ -46,6 +46,7 @@ from integrations.salesforce.person_push import PersonItem, PersonOutcome, peopl
 from integrations.salesforce.push import PushItem, PushOutcome, records_push
 from integrations.salesforce.schema import WriteMode
 from integrations.salesforce.write_back import WriteBackItem, WriteBackOutcome, write_backs_push
+from leadsync.compiled import STAND_IN_ID, STAND_IN_TIME, CompiledQuery
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def deliveries_push(
     with up to DELIVERY_PUSHES_PER_CONNECTION pushes on other workers. The pushes this one
     hands work to go on `queue` (its own), default routing when None."""
     report = PushReport()
-    if not deliveries_due(connection_id=connection_id).exists():
+    if not _due(connection_id):
         return report  # the common case when many bookings enqueued one push each
     connection = SalesforceConnection.objects.filter(pk=connection_id).first()
     if connection is None:
@@ -121,7 +122,7 @@ def deliveries_push(
             services.push_request(connection_id, queue=queue, resumed=True)
             break
     else:
-        if deliveries_due(connection_id=connection_id).exists():
+        if _due(connection_id):
             services.push_request(connection_id, queue=queue)  # rounds used up: a new push
     logger.info(
         "Push done: tenant=%s connection=%s claimed=%s sent=%s retrying=%s failed=%s held=%s",
@@ -136,15 +137,45 @@ def deliveries_push(
     return report
 
 
+# The reads every push makes, whatever its size: compiled once (leadsync.compiled).
+_DUE = CompiledQuery(
+    lambda *, connection_id, now: deliveries_due(connection_id=connection_id, now=now),
+    connection_id=STAND_IN_ID,
+    now=STAND_IN_TIME,
+)
+_DUE_IDS = CompiledQuery(
+    lambda *, shape, connection_id, now: deliveries_due(
+        connection_id=connection_id, now=now
+    ).values_list("pk")[:shape],
+    connection_id=STAND_IN_ID,
+    now=STAND_IN_TIME,
+)
+_OTHERS_DUE = CompiledQuery(
+    lambda *, connection_id, now: Delivery.objects.filter(
+        deliveries_ready(), status__in=DUE_STATUSES, next_attempt_at__lte=now
+    ).exclude(connection_id=connection_id),
+    connection_id=STAND_IN_ID,
+    now=STAND_IN_TIME,
+)
+_PUSHES_RUNNING = CompiledQuery(
+    lambda *, connection_id: (
+        Delivery.objects.filter(connection_id=connection_id, status=Delivery.Status.SENDING)
+        .order_by()
+        .values_list("claim_token")
+        .distinct()
+    ),
+    connection_id=STAND_IN_ID,
+)
+
+
+def _due(connection_id: int) -> bool:
+    """Whether the connection has deliveries a push should send now."""
+    return _DUE.exists(connection_id=connection_id, now=timezone.now())
+
+
 def _others_waiting(connection_id: int) -> bool:
     """Whether another connection has due deliveries (its push is waiting for a worker)."""
-    return (
-        Delivery.objects.filter(
-            deliveries_ready(), status__in=DUE_STATUSES, next_attempt_at__lte=timezone.now()
-        )
-        .exclude(connection_id=connection_id)
-        .exists()
-    )
+    return _OTHERS_DUE.exists(connection_id=connection_id, now=timezone.now())
 
 
 def _peer_request(connection_id: int, queue: str | None) -> None:
@@ -153,15 +184,10 @@ def _peer_request(connection_id: int, queue: str | None) -> None:
     batch = settings.DELIVERY_BATCH_SIZE
     if settings.DELIVERY_PUSHES_PER_CONNECTION < 2:
         return
-    due = deliveries_due(connection_id=connection_id)
-    if len(due.values_list("pk", flat=True)[: batch + 1]) <= batch:
+    due = _DUE_IDS.rows(shape=batch + 1, connection_id=connection_id, now=timezone.now())
+    if len(due) <= batch:
         return
-    running = (
-        Delivery.objects.filter(connection_id=connection_id, status=Delivery.Status.SENDING)
-        .values("claim_token")
-        .distinct()
-        .count()
-    )
+    running = len(_PUSHES_RUNNING.rows(connection_id=connection_id))
     if running + 1 < settings.DELIVERY_PUSHES_PER_CONNECTION:
         services.push_enqueue(connection_id, queue=queue)
 

@@ -1,0 +1,121 @@
+"""leadsync.compiled against PostgreSQL: a queryset compiled once answers as the ORM
+does for every later value, and falls back to the ORM when a value cannot be substituted."""
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Booking
+from leadsync.compiled import STAND_IN_ID, STAND_IN_TIME, CompiledQuery
+from tests.factories import BookingFactory, BookingPageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class Counting:
+    """A build function that counts how often the queryset is built."""
+
+    def __init__(self, build):
+        self.build, self.calls = build, 0
+
+    def __call__(self, **values):
+        self.calls += 1
+        return self.build(**values)
+
+
+def _bookings_of(*, page_id, after):
+    return Booking.objects.filter(page_id=page_id, starts_at__gt=after)
+
+
+def test_answers_as_the_orm_for_every_value_and_builds_once():
+    now = timezone.now()
+    pages = [BookingPageFactory(), BookingPageFactory()]
+    for hours in (1, 5, 9):
+        BookingFactory(page=pages[0], starts_at=now + dt.timedelta(hours=hours))
+    BookingFactory(page=pages[1], starts_at=now + dt.timedelta(hours=2))
+    build = Counting(
+        lambda *, page_id, after: (
+            _bookings_of(page_id=page_id, after=after)
+            .order_by("starts_at")
+            .values_list("pk", "starts_at")
+        )
+    )
+    query = CompiledQuery(build, page_id=STAND_IN_ID, after=STAND_IN_TIME)
+    for page in [*pages, BookingPageFactory()]:
+        for hours in (0, 3, 6, 12):
+            after = now + dt.timedelta(hours=hours)
+            expected = list(
+                _bookings_of(page_id=page.pk, after=after)
+                .order_by("starts_at")
+                .values_list("pk", "starts_at")
+            )
+            assert query.rows(page_id=page.pk, after=after) == expected
+            assert query.exists(page_id=page.pk, after=after) is bool(expected)
+    assert build.calls == 3  # the model, then one compile per kind (rows, exists)
+
+
+def test_one_statement_per_call(django_assert_num_queries):
+    page = BookingPageFactory()
+    BookingFactory(page=page)
+    query = CompiledQuery(_bookings_of, page_id=STAND_IN_ID, after=STAND_IN_TIME)
+    query.exists(page_id=page.pk, after=STAND_IN_TIME)  # compiled here
+    with django_assert_num_queries(1):
+        assert query.exists(page_id=page.pk, after=timezone.now() - dt.timedelta(days=30))
+
+
+def test_a_shape_is_compiled_on_its_own():
+    now = timezone.now()
+    page = BookingPageFactory()
+    for hours in range(1, 6):
+        BookingFactory(page=page, starts_at=now + dt.timedelta(hours=hours))
+    query = CompiledQuery(
+        lambda *, shape, page_id, after: (
+            _bookings_of(page_id=page_id, after=after)
+            .order_by("starts_at")
+            .values_list("pk")[:shape]
+        ),
+        page_id=STAND_IN_ID,
+        after=STAND_IN_TIME,
+    )
+    assert len(query.rows(shape=2, page_id=page.pk, after=now)) == 2
+    assert len(query.rows(shape=4, page_id=page.pk, after=now)) == 4
+    assert len(query.rows(shape=2, page_id=page.pk, after=now)) == 2
+
+
+def test_a_locking_read_inside_a_transaction():
+    page = BookingPageFactory()
+    booking = BookingFactory(page=page)
+    query = CompiledQuery(
+        lambda *, page_id: (
+            Booking.objects.filter(page_id=page_id)
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk")
+        ),
+        page_id=STAND_IN_ID,
+    )
+    with transaction.atomic():
+        assert query.rows(page_id=page.pk) == [(booking.pk,)]
+
+
+def test_a_value_the_orm_converts_is_not_substituted_but_still_answers():
+    page = BookingPageFactory()
+    BookingFactory(page=page, guest_name="Ada Lovelace")
+    BookingFactory(page=page, guest_name="Grace Hopper")
+    # __contains wraps the value in %...%: the stand-in never shows up as passed.
+    query = CompiledQuery(
+        lambda *, name: Booking.objects.filter(guest_name__contains=name).values_list("guest_name"),
+        name="stand-in-name",
+    )
+    assert query.rows(name="Lovelace") == [("Ada Lovelace",)]
+    assert query.rows(name="Hopper") == [("Grace Hopper",)]
+    assert query._compiled[("rows", "default", None)] is None
+
+
+def test_values_must_be_exactly_the_stand_ins():
+    query = CompiledQuery(_bookings_of, page_id=STAND_IN_ID, after=STAND_IN_TIME)
+    with pytest.raises(TypeError):
+        query.exists(page_id=1)
+    with pytest.raises(TypeError):
+        query.exists(page_id=1, after=timezone.now(), other=2)
