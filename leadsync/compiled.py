@@ -10,11 +10,12 @@ among the SQL's parameters are noted, and later calls run the same SQL text with
 values in those positions. The logic stays in one place (the queryset), only its
 compiling is saved.
 
-The stand-ins are values no real call passes (a negative id, a date in 1901), and the
-compiled form is used only when every stand-in shows up among the parameters exactly as
-passed and nothing else equals one (PostgreSQL, whose driver takes ints and aware
-datetimes as they are). Otherwise (SQLite turns datetimes into text) each call simply
-evaluates the queryset.
+The stand-ins are values no real call passes (a negative id, a date in 1901). The query
+is compiled with a second set of them too, and the compiled form is used only when the
+text is the same and exactly the stand-ins' positions change, each holding its stand-in
+as passed (PostgreSQL, whose driver takes ints and aware datetimes as they are), and for
+values of the stand-ins' own types. Otherwise (SQLite turns datetimes into text, a lookup
+that wraps its value) each call simply evaluates the queryset.
 """
 
 from __future__ import annotations
@@ -58,10 +59,13 @@ class CompiledQuery:
         if values.keys() != self.stand_ins.keys():
             raise TypeError(f"pass exactly {sorted(self.stand_ins)}")
         if self._model is None:
+            # (before the first compile: it needs the model's database)
             self._model = self._built(shape, self.stand_ins).model
         alias = router.db_for_read(self._model)
         compiled = self._compiled_for(kind, alias, shape)
-        if compiled is None:  # evaluated as usual
+        if compiled is None or not all(
+            type(values[name]) is type(stand_in) for name, stand_in in self.stand_ins.items()
+        ):  # evaluated as usual (a value of another type: the ORM converts it)
             queryset = self._built(shape, values).using(alias)
             return queryset.exists() if kind == "exists" else list(queryset)
         sql, params, slots = compiled
@@ -87,22 +91,43 @@ class CompiledQuery:
     ) -> tuple[str, list, dict[int, str]] | None:
         if connections[alias].vendor != "postgresql":
             return None
-        query = self._built(shape, self.stand_ins).using(alias).query
+        sql, params = self._sql(kind, alias, shape, self.stand_ins)
+        others = {name: _other(value) for name, value in self.stand_ins.items()}
+        other_sql, other_params = self._sql(kind, alias, shape, others)
+        if other_sql != sql or len(other_params) != len(params):
+            return None  # a value changes the text itself: not a parameter
+        # The positions the stand-ins fill are those that change with them, each holding
+        # its stand-in exactly as passed (not converted on its way in), and nothing else.
+        slots: dict[int, str] = {}
+        for index, (value, other) in enumerate(zip(params, other_params, strict=True)):
+            if _same(value, other):
+                continue
+            names = [name for name, stand_in in self.stand_ins.items() if _same(value, stand_in)]
+            if len(names) != 1 or not _same(other, others[names[0]]):
+                return None
+            slots[index] = names[0]
+        if set(slots.values()) != set(self.stand_ins):
+            return None
+        return sql, params, slots
+
+    def _sql(self, kind: str, alias: str, shape: Hashable, values: dict) -> tuple[str, list]:
+        query = self._built(shape, values).using(alias).query
         if kind == "exists":
             query = query.exists()
         sql, params = query.get_compiler(using=alias).as_sql()
-        params = list(params)
-        slots: dict[int, str] = {}
-        for index, value in enumerate(params):
-            names = [name for name, stand_in in self.stand_ins.items() if _same(value, stand_in)]
-            if len(names) > 1:
-                return None
-            if names:
-                slots[index] = names[0]
-        if set(slots.values()) != set(self.stand_ins):
-            return None  # a stand-in was converted on its way in: not safe to substitute
-        return sql, params, slots
+        return sql, list(params)
 
 
 def _same(value: Any, stand_in: Any) -> bool:
     return type(value) is type(stand_in) and value == stand_in
+
+
+def _other(value: Any) -> Any:
+    """A second stand-in of the same type, to see which parameters follow the first."""
+    if isinstance(value, dt.datetime):
+        return value + dt.timedelta(seconds=1)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value - 1
+    if isinstance(value, str):
+        return value + "~"
+    raise TypeError(f"no second stand-in for {type(value).__name__}")

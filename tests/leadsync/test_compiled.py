@@ -53,7 +53,7 @@ def test_answers_as_the_orm_for_every_value_and_builds_once():
             )
             assert query.rows(page_id=page.pk, after=after) == expected
             assert query.exists(page_id=page.pk, after=after) is bool(expected)
-    assert build.calls == 3  # the model, then one compile per kind (rows, exists)
+    assert build.calls == 5  # the model, then per kind (rows, exists) two compiles
 
 
 def test_one_statement_per_call(django_assert_num_queries):
@@ -111,6 +111,36 @@ def test_a_value_the_orm_converts_is_not_substituted_but_still_answers():
     assert query.rows(name="Lovelace") == [("Ada Lovelace",)]
     assert query.rows(name="Hopper") == [("Grace Hopper",)]
     assert query._compiled[("rows", "default", None)] is None
+
+
+def test_a_constant_equal_to_a_stand_in_stays_a_constant():
+    from django.db.models import Q
+
+    kept, other = BookingPageFactory(), BookingPageFactory()
+    kept_booking, other_booking = BookingFactory(page=kept), BookingFactory(page=other)
+    # The stand-in is, unusually, the id the query also holds as a constant: only the
+    # position that follows the value is substituted.
+    query = CompiledQuery(
+        lambda *, page_id: (
+            Booking.objects.filter(Q(page_id=page_id) | Q(page_id=kept.pk))
+            .order_by("pk")
+            .values_list("pk")
+        ),
+        page_id=kept.pk,
+    )
+    assert query.rows(page_id=other.pk) == [(kept_booking.pk,), (other_booking.pk,)]
+    assert query._compiled[("rows", "default", None)] is not None
+
+
+def test_a_value_of_another_type_goes_through_the_orm():
+    page = BookingPageFactory()
+    booking = BookingFactory(page=page)
+    query = CompiledQuery(
+        lambda *, page_id: Booking.objects.filter(page_id=page_id).values_list("pk"),
+        page_id=STAND_IN_ID,
+    )
+    assert query.rows(page_id=page.pk) == [(booking.pk,)]
+    assert query.rows(page_id=str(page.pk)) == [(booking.pk,)]  # the ORM makes it an int
 
 
 def test_values_must_be_exactly_the_stand_ins():
