@@ -151,6 +151,16 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, tmp_pat
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Users made by tests get cheap hashes (tests/hashers.py); any other stored hash
+    still verifies with the production hashers after it."""
+    settings.PASSWORD_HASHERS = [
+        "tests.hashers.OneIterationPBKDF2PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+
+
+@pytest.fixture(autouse=True)
 def isolated_cache(settings):
     """A fresh in-process default cache per test, so rate-limit counters never leak between
     tests. (The real cache is Redis, which also carries the Celery queue: never flush it per
