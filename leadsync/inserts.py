@@ -67,9 +67,16 @@ def _fast(model: type[models.Model], objs: Sequence[models.Model], using: str) -
     return auto is None or all(getattr(obj, auto.attname) is None for obj in objs)
 
 
-def _values(objs: Sequence[models.Model], fields: list, connection) -> list | None:
+def _has_expression(obj: models.Model, fields: list) -> bool:
+    return any(hasattr(getattr(obj, f.attname), "resolve_expression") for f in fields)
+
+
+def _values(objs: Sequence[models.Model], fields: list, connection, operation: str) -> list | None:
     params = []
     for obj in objs:
+        # As save() / bulk_create(): refuse an unsaved related object (its id would be
+        # lost), take the id of one saved since it was assigned.
+        obj._prepare_related_fields_for_save(operation_name=operation)
         for field in fields:
             value = field.pre_save(obj, True)
             if hasattr(value, "resolve_expression"):
@@ -84,11 +91,15 @@ def insert(obj: M) -> M:
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
-    params = _values([obj], _plan(model)[0], connection) if _fast(model, [obj], using) else None
-    if params is None:
+    plan = _plan(model)
+    if not _fast(model, [obj], using) or _has_expression(obj, plan[0]):
         obj.save(force_insert=True, using=using)
         return obj
+    # As save(): pre_save first (a receiver may still change the instance), then values.
     signals.pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+    params = _values([obj], plan[0], connection, "save")
+    if params is None:
+        raise TypeError(f"a pre_save receiver gave {model.__name__} an expression to save")
     _execute(model, [obj], params, connection)
     obj._state.adding, obj._state.db = False, using
     signals.post_save.send(
@@ -106,7 +117,11 @@ def insert_many(objs: Sequence[M]) -> list[M]:
     model = type(objs[0])
     using = router.db_for_write(model, instance=objs[0])
     connection = connections[using]
-    params = _values(objs, _plan(model)[0], connection) if _fast(model, objs, using) else None
+    params = (
+        _values(objs, _plan(model)[0], connection, "bulk_create")
+        if _fast(model, objs, using)
+        else None
+    )
     if params is None:
         return model._default_manager.db_manager(using).bulk_create(objs)
     _execute(model, objs, params, connection)

@@ -78,6 +78,18 @@ def test_insert_sends_the_signals_save_sends():
     assert post.call_args.kwargs["update_fields"] is None
 
 
+def test_insert_writes_what_a_pre_save_receiver_changed():
+    def rename(sender, instance, **kwargs):
+        instance.guest_name = "Renamed by a receiver"
+
+    signals.pre_save.connect(rename, sender=Booking)
+    try:
+        booking = insert(_booking(BookingPageFactory(), 7))
+    finally:
+        signals.pre_save.disconnect(rename, sender=Booking)
+    assert Booking.objects.get(pk=booking.pk).guest_name == "Renamed by a receiver"
+
+
 def test_insert_of_a_foreign_key_and_null_fields():
     booking = insert(_booking(BookingPageFactory(), 3))
     change = insert(
@@ -94,6 +106,17 @@ def test_insert_of_a_foreign_key_and_null_fields():
     assert stored.booking_id == booking.pk
     assert stored.user_id is None and stored.previous_starts_at is None
     assert stored.reason == "" and stored.created_at == change.created_at
+
+
+def test_insert_refuses_an_unsaved_related_object_as_save_does():
+    from bookings.models import BookingPage
+
+    booking = _booking(BookingPageFactory(), 6)
+    booking.page = BookingPage(tenant=booking.page.tenant, slug="unsaved", title="Unsaved")
+    with pytest.raises(ValueError, match="unsaved related object 'page'"):
+        insert(booking)
+    with pytest.raises(ValueError, match="unsaved related object 'page'"):
+        insert_many([booking])
 
 
 def test_insert_leaves_an_expression_to_the_orm():
