@@ -31,6 +31,7 @@ from bookings.selectors import (
 from bookings.signals import booking_changed, booking_submitted
 from bookings.slots import Availability
 from bookings.url_params import url_params_limit
+from leadsync.cache import writes_batched
 from leadsync.inserts import insert
 
 User = get_user_model()
@@ -150,7 +151,9 @@ def booking_submit(
     if errors:
         raise ValidationError(errors)
     try:
-        with transaction.atomic():
+        # The on-commit hooks' cache writes (the page's new version, the push and mail
+        # markers) go to Redis in one round trip, after the commit.
+        with writes_batched(), transaction.atomic():
             booking = insert(
                 Booking(
                     page=page,

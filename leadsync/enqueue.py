@@ -19,6 +19,8 @@ from celery import current_app
 from django.core.cache import caches
 from django.db import transaction
 
+from leadsync import cache
+
 logger = logging.getLogger(__name__)
 
 
@@ -75,18 +77,22 @@ def send_unless_queued(marker: str, *, timeout: int, send: Callable[[], bool]) -
     work costs one task, not one each. The marker is set first and lasts `timeout`
     seconds at most (a lost message); whoever starts or ends the task clears it
     (`marker_clear`). An unreachable cache only means a task more. Returns whether a
-    task is queued."""
-    try:
-        first = caches["coordination"].add(marker, 1, timeout=timeout)
-    except Exception as exc:  # the marker is an optimisation, never a reason to lose work
-        logger.warning("Marker %s not set (%s): enqueueing anyway", marker, exc)
-        first = True
-    if not first:
-        return True
-    if send():
-        return True
-    marker_clear(marker)  # nothing is queued after all
-    return False
+    task is queued; inside a `leadsync.cache.writes_batched()` block, where the marker's
+    write and so the send wait for the block's end, True (one is, or will be tried)."""
+    queued: list[bool] = []
+
+    def marker_set(added: bool | Exception) -> None:
+        if isinstance(added, Exception):  # an optimisation, never a reason to lose work
+            logger.warning("Marker %s not set (%s): enqueueing anyway", marker, added)
+            added = True
+        if not added or send():
+            queued.append(True)
+            return
+        marker_clear(marker)  # nothing is queued after all
+        queued.append(False)
+
+    cache.write("coordination", "add", marker, 1, timeout=timeout, then=marker_set)
+    return queued[0] if queued else True
 
 
 def marker_clear(marker: str) -> None:

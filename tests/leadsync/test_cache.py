@@ -7,6 +7,7 @@ import uuid
 import pytest
 import redis
 
+from leadsync import cache as cache_module
 from leadsync.cache import RedisCache
 
 
@@ -92,3 +93,114 @@ def test_django_ratelimit_counts_through_it(cache, rf, settings, monkeypatch):
         is_ratelimited(request, group="t", key="ip", rate="3/m", increment=True) for _ in range(4)
     ]
     assert results == [False, False, False, True]
+
+
+# -- write / writes_batched ----------------------------------------------------------------
+
+
+@pytest.fixture
+def two_caches(settings, redis_url):
+    """Aliases "a" and "b": two RedisCaches of one server (keys of their own), "mem": an
+    in-process cache."""
+    run = uuid.uuid4().hex
+    redis_options = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    settings.CACHES = {
+        **settings.CACHES,
+        "a": {"BACKEND": "leadsync.cache.RedisCache", "LOCATION": redis_url,
+              "KEY_PREFIX": f"test-batch-a-{run}", "OPTIONS": redis_options},
+        "b": {"BACKEND": "leadsync.cache.RedisCache", "LOCATION": redis_url,
+              "KEY_PREFIX": f"test-batch-b-{run}", "OPTIONS": redis_options},
+        "mem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": run},
+    }  # fmt: skip
+    yield
+    raw = redis.Redis.from_url(redis_url)
+    keys = list(raw.scan_iter(match=f"test-batch-*-{run}:*"))
+    if keys:
+        raw.delete(*keys)
+
+
+@pytest.fixture
+def round_trips(two_caches, monkeypatch):
+    """Each packed send to any Redis server: one round trip (a pipeline is one)."""
+    sent = []
+    real = redis.connection.AbstractConnection.send_packed_command
+
+    def send(self, command, check_health=True):
+        sent.append(command)
+        return real(self, command, check_health)
+
+    from django.core.cache import caches
+
+    for alias in ("a", "b"):  # connected first: a new connection's handshake is not counted
+        caches[alias].get("warm")
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+    return sent
+
+
+def test_writes_in_a_block_wait_for_its_end_then_go_in_one_round_trip(two_caches, round_trips):
+    from django.core.cache import caches
+
+    answers = []
+    with cache_module.writes_batched():
+        cache_module.write("a", "set", "version", "v1", timeout=None, then=answers.append)
+        cache_module.write("b", "add", "marker", 1, timeout=60, then=answers.append)
+        cache_module.write("b", "add", "marker", 1, timeout=60, then=answers.append)
+        cache_module.write("mem", "add", "marker", 1, timeout=60, then=answers.append)
+        assert answers == [] and round_trips == []
+    assert answers == [None, True, False, True]
+    assert len(round_trips) == 1
+    # As Django's own set and add would have written them: same values, same expiries.
+    assert caches["a"].get("version") == "v1" and caches["b"].get("marker") == 1
+    assert caches["mem"].get("marker") == 1
+    client, key = _raw(caches["a"], "version")
+    assert client.ttl(key) == -1  # timeout None: kept
+    client, key = _raw(caches["b"], "marker")
+    assert 50 < client.ttl(key) <= 60
+
+
+def test_a_write_outside_a_block_is_made_at_once(two_caches):
+    from django.core.cache import caches
+
+    answers = []
+    cache_module.write("b", "add", "marker", 1, timeout=60, then=answers.append)
+    assert answers == [True] and caches["b"].get("marker") == 1
+    cache_module.write("b", "add", "marker", 1, timeout=60, then=answers.append)
+    assert answers == [True, False]
+
+
+def test_a_block_inside_another_joins_it(two_caches, round_trips):
+    answers = []
+    with cache_module.writes_batched():
+        cache_module.write("a", "set", "x", 1, then=answers.append)
+        with cache_module.writes_batched():
+            cache_module.write("b", "set", "y", 2, then=answers.append)
+        assert answers == []
+    assert answers == [None, None] and len(round_trips) == 1
+
+
+def test_an_unreachable_server_is_each_writes_answer_not_a_raise(settings, two_caches):
+    from tests.bookings.conftest import closed_port
+
+    down = {**settings.CACHES["a"], "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}
+    settings.CACHES = {**settings.CACHES, "down1": down, "down2": down}
+    answers = []
+    with cache_module.writes_batched():
+        cache_module.write("down1", "set", "x", 1, then=answers.append)
+        cache_module.write("down2", "add", "y", 1, timeout=5, then=answers.append)
+        cache_module.write("b", "add", "z", 1, timeout=5, then=answers.append)  # another server
+    assert [type(answer) for answer in answers] == [
+        redis.exceptions.ConnectionError, redis.exceptions.ConnectionError, bool
+    ]  # fmt: skip
+    assert answers[2] is True
+
+
+def test_a_then_that_raises_lets_the_others_run_and_is_raised_after_them(two_caches):
+    answers = []
+
+    def broken(answer):
+        raise RuntimeError("then failed")
+
+    with pytest.raises(RuntimeError, match="then failed"), cache_module.writes_batched():
+        cache_module.write("a", "set", "x", 1, then=broken)
+        cache_module.write("b", "add", "y", 1, timeout=5, then=answers.append)
+    assert answers == [True]
