@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -63,6 +63,7 @@ from bookings.selectors import (
     page_questions,
 )
 from bookings.slots import Availability
+from leadsync.cache import write as cache_write
 
 logger = logging.getLogger(__name__)
 
@@ -185,11 +186,15 @@ def _bump(keys: list[str], *, always: bool = False) -> None:
     other processes' bookings use old rules until their rows are re-read)."""
     if not (always or enabled()):  # unreachable a moment ago: entries expire by themselves
         return
-    try:
-        for key in keys:  # (one SET each: Django's set_many is a pipeline of two commands)
-            cache.set(key, uuid.uuid4().hex, timeout=None)
-    except CACHE_UNAVAILABLE as exc:
-        _down(exc)
+    for key in keys:  # (in one round trip with others in a leadsync.cache.writes_batched())
+        cache_write(DEFAULT_CACHE_ALIAS, "set", key, uuid.uuid4().hex, timeout=None, then=_bumped)
+
+
+def _bumped(answer: Exception | None) -> None:
+    if isinstance(answer, CACHE_UNAVAILABLE):
+        _down(answer)
+    elif isinstance(answer, Exception):
+        raise answer
 
 
 def _bump_on_commit(keys: list[str], *, always: bool = False, now: bool = False) -> None:
@@ -235,7 +240,7 @@ def cached_get(
     if not (enabled() and _keepable(request)):
         return render(page_get_public(tenant_slug=tenant_slug, page_slug=page_slug), None)
     key = request_key(request, tenant_slug, page_slug, kind)
-    cached = response_get(request, key)
+    cached = response_get(request, key, page=(tenant_slug, page_slug))
     if cached is not None:
         return cached
     page = page_get_public(tenant_slug=tenant_slug, page_slug=page_slug)
@@ -258,18 +263,30 @@ def cached_get(
             changes_at=getattr(response, "changes_at", None),
             frame_origins=page.tenant.embed_origin_list if embedded else None,
         )
+        _version_keys_seen((tenant_slug, page_slug), versions)
     if marks is not None:
         response.content = marks.fill(body, request)
     return response
 
 
-def response_get(request: HttpRequest, key: str) -> HttpResponse | None:
-    """The cached answer for this GET, filled in for `request`; None: render it."""
+def response_get(request: HttpRequest, key: str, *, page: tuple[str, str]) -> HttpResponse | None:
+    """The cached answer for this GET of `page` (tenant slug, page slug), filled in for
+    `request`; None: render it. One round trip when this process knows the names of the
+    page's versions (it has read or stored an entry of the page): the entry and the
+    versions in one MGET."""
     if not enabled():
         return None
+    known = _version_keys.get(page, ())
     try:
-        entry: dict[str, Any] | None = cache.get(key)
-        if entry is None or cache.get_many(list(entry["versions"])) != entry["versions"]:
+        found = cache.get_many([key, *known])
+        entry: dict[str, Any] | None = found.get(key)
+        if entry is None:
+            return None
+        wanted = entry["versions"]
+        if not wanted.keys() <= set(known):  # a page this process has not seen, or moved
+            found = cache.get_many(list(wanted))
+            _version_keys_seen(page, wanted)
+        if any(found.get(name) != version for name, version in wanted.items()):
             return None
     except CACHE_UNAVAILABLE as exc:
         _down(exc)
@@ -281,6 +298,18 @@ def response_get(request: HttpRequest, key: str) -> HttpResponse | None:
     if entry["frame_origins"] is not None:
         embed.embed_allow_origins(response, entry["frame_origins"])
     return response
+
+
+#: (tenant slug, page slug) -> the names of the versions its entries were stored under
+#: (they change only when the page moves to another tenant or host). Per process.
+_version_keys: dict[tuple[str, str], tuple[str, ...]] = {}
+VERSION_KEYS_KEPT = 4096
+
+
+def _version_keys_seen(page: tuple[str, str], versions: dict[str, str]) -> None:
+    if len(_version_keys) >= VERSION_KEYS_KEPT and page not in _version_keys:
+        _version_keys.clear()  # rare: a process asked for this many pages starts over
+    _version_keys[page] = tuple(versions)
 
 
 def _store(

@@ -181,6 +181,7 @@ def isolated_cache(settings):
     page_cache._cache_down_until = 0.0  # likewise a cache outage
     page_cache._rows.clear()  # pages kept by an earlier test (ids start again)
     page_cache._keys.clear()  # and API keys
+    page_cache._version_keys.clear()  # and the names of pages' versions
 
 
 def _coordination_markers_clear() -> None:

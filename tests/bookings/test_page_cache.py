@@ -7,9 +7,11 @@ import datetime
 import logging
 import re
 import time
+import uuid
 import zoneinfo
 
 import pytest
+import redis
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -57,6 +59,47 @@ def test_second_get_is_served_without_a_query(client, url, django_assert_num_que
     # The same page, but for the per-request values.
     strip = lambda r: NONCE.sub("", TOKEN.sub("", r.content.decode()))  # noqa: E731
     assert strip(second) == strip(first)
+
+
+@pytest.fixture
+def redis_default_cache(settings, redis_url):
+    """The default cache on the real Redis, keys of this test's own."""
+    prefix = f"test-page-cache-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "leadsync.cache.RedisCache", "LOCATION": redis_url,
+                    "KEY_PREFIX": prefix},
+    }  # fmt: skip
+    yield
+    raw = redis.Redis.from_url(redis_url)
+    keys = list(raw.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        raw.delete(*keys)
+
+
+def test_a_get_from_the_cache_is_one_round_trip_once_the_process_knows_the_page(
+    client, url, redis_default_cache, monkeypatch
+):
+    """The entry and its versions in one MGET; a process that has not seen the page yet
+    (another one stored the entry) reads the versions by the entry's names, then knows."""
+    client.get(url)  # rendered and stored: this process knows the page's versions
+    sent = []
+    real = redis.connection.AbstractConnection.send_packed_command
+
+    def send(self, command, check_health=True):
+        sent.append(command)
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+    first = client.get(url)
+    assert first.status_code == 200 and len(sent) == 1
+    page_cache._version_keys.clear()  # as in another web process
+    sent.clear()
+    assert client.get(url).status_code == 200 and len(sent) == 2
+    sent.clear()
+    again = client.get(url)
+    assert again.status_code == 200 and len(sent) == 1
+    assert "csrfmark" not in again.content.decode() and TOKEN.search(again.content.decode())
 
 
 def test_each_answer_has_its_own_token_and_nonce_that_work(url, free_slot):
