@@ -6,6 +6,7 @@ import math
 import pytest
 
 from integrations.management.bench import figures
+from integrations.management.bench.context import Drain
 from integrations.management.bench.load import UID_IN_JSON, Answer, accepted_uid, client_ip
 
 KEY = "Lead.LeadSync_Booking_Id__c"
@@ -90,6 +91,40 @@ def test_tree_ticks_adds_a_worker_its_pool_and_their_children_only():
     assert figures.tree_ticks(stats, [10]) == 306
     assert figures.tree_ticks(stats, [10, 20]) == 306 + 1998
     assert figures.tree_ticks(stats, [99]) == 0  # already gone
+
+
+def test_a_servers_cpu_is_its_main_process_tree():
+    def stat(pid, ppid, comm, ticks):
+        return figures.ProcStat(pid=pid, ppid=ppid, utime=ticks, stime=0, cutime=0, cstime=0,
+                                comm=comm)  # fmt: skip
+
+    stats = [stat(1, 0, "init", 0), stat(50, 1, "postgres", 7), stat(51, 50, "postgres", 40),
+             stat(52, 50, "postgres", 3), stat(60, 1, "redis-server", 9),
+             stat(70, 1, "python", 100), stat(71, 70, "postgres", 5)]  # fmt: skip
+    # A "postgres" started by something else is a server of its own; backends are not roots.
+    assert figures.roots_named(stats, "postgres") == [50, 71]
+    assert figures.tree_ticks(stats, figures.roots_named(stats, "postgres")) == 55
+    assert figures.roots_named(stats, "redis-server") == [60]
+    assert figures.proc_stat_parse(STAT).comm == "celery w) x"
+
+
+def test_machine_ticks_count_all_but_idle_and_iowait_as_busy():
+    line = "cpu  100 5 50 800 40 3 2 0 0 0"
+    assert figures.machine_ticks(line) == (160, 1000)
+    with pytest.raises(ValueError):
+        figures.machine_ticks("cpu0 1 2 3 4 5 6 7 8")
+
+
+def test_the_drains_machine_note_gives_each_share_of_all_cores(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    drain = Drain(count=100, seconds=10.0, started_wall=0.0, api_calls=1, worker_cpu=10.0,
+                  emulator_cpu=1.0, check=figures.WriteCheck(expected=100, delivered=100),
+                  machine_busy=0.97, services_cpu={"postgres": 6.0, "redis": 0.5})  # fmt: skip
+    assert drain.machine_note() == (
+        "machine 97% busy (2 cores): workers 50%, postgres 30%, redis 2%, emulator 5%"
+    )
+    drain.seconds = None  # not drained: nothing to say
+    assert drain.machine_note() == ""
 
 
 def test_sf_time_reads_salesforce_datetimes():

@@ -4,6 +4,8 @@ measurement every mode shares (time, API calls, worker CPU, write counts)."""
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,11 +123,24 @@ class Drain:
     worker_cpu: float  # s, every worker process and its pool
     emulator_cpu: float
     check: figures.WriteCheck
+    machine_busy: float = math.nan  # share of all the machine's CPUs busy during the drain
+    services_cpu: dict[str, float] = field(default_factory=dict)  # s, e.g. postgres's
     extra: dict = field(default_factory=dict)  # what a mode adds about the run
 
     @property
     def rate(self) -> float:
         return self.count / self.seconds if self.seconds else float("nan")
+
+    def machine_note(self) -> str:
+        """Where the machine's CPU went during the drain, each as a share of all its cores
+        for the drain's time (what bounds it when the machine is busy throughout)."""
+        if not self.seconds or math.isnan(self.machine_busy):
+            return ""
+        cores = os.cpu_count() or 1
+        capacity = self.seconds * cores
+        used = {"workers": self.worker_cpu, **self.services_cpu, "emulator": self.emulator_cpu}
+        shares = ", ".join(f"{name} {100 * cpu / capacity:.0f}%" for name, cpu in used.items())
+        return f"machine {100 * self.machine_busy:.0f}% busy ({cores} cores): {shares}"
 
     @property
     def cpu_ms_per_record(self) -> float:
@@ -149,12 +164,17 @@ def drain_measure(
     pids = [w.proc.pid for w in workers]
     calls0, cpu0 = ctx.emulator.api_calls(), procs.cpu_seconds(pids)
     emu0 = procs.cpu_seconds([ctx.emulator.proc.pid])
+    services0, machine0 = procs.services_cpu_seconds(), procs.machine_busy_ticks()
     started_wall = time.time()
     procs.worker_consume(workers)
     seconds = ctx.drain_wait(len(uids), timeout=ctx.opts["drain_timeout"])
     cpu1, emu1 = procs.cpu_seconds(pids), procs.cpu_seconds([ctx.emulator.proc.pid])
+    services1, machine1 = procs.services_cpu_seconds(), procs.machine_busy_ticks()
+    busy, total = (after - before for after, before in zip(machine1, machine0, strict=True))
     return Drain(
         count=len(uids), seconds=seconds, started_wall=started_wall,
         api_calls=ctx.emulator.api_calls() - calls0, worker_cpu=cpu1 - cpu0,
         emulator_cpu=emu1 - emu0, check=(check or ctx.writes)(uids),
+        machine_busy=busy / total if total else math.nan,
+        services_cpu={name: services1[name] - services0[name] for name in services1},
     )  # fmt: skip

@@ -56,6 +56,7 @@ def _row(mode: str, what: str, drain: Drain, *, versus: str = "", note: str = ""
             "api_calls": drain.api_calls, "delivered": drain.check.delivered,
             "duplicate_values": drain.check.duplicates[:20],
             "lost_values": drain.check.lost[:20],
+            "machine_busy": drain.machine_busy, "services_cpu_s": drain.services_cpu,
         },
     )  # fmt: skip
 
@@ -70,8 +71,7 @@ def queued(ctx: Context, out) -> list[Row]:
             versus = f"{drain.seconds / first.seconds:.1f}x {first.count}'s s"
         first = first or drain
         rows.append(_row("queued", f"{n}", drain, versus=versus,
-                         note=f"saved in {saved:.0f}s; emulator cpu "
-                              f"{1000 * drain.emulator_cpu / max(1, n):.2f} ms/rec"))  # fmt: skip
+                         note=f"saved in {saved:.0f}s; {drain.machine_note()}"))  # fmt: skip
         out(rows[-1])
     return rows
 
@@ -114,6 +114,6 @@ def scale(ctx: Context, out) -> list[Row]:
             versus = f"{first.seconds / drain.seconds:.2f}x faster"
         first = first or drain
         what = f"{processes} procs x{ctx.opts['concurrency']}"
-        rows.append(_row("scale", what, drain, versus=versus))
+        rows.append(_row("scale", what, drain, versus=versus, note=drain.machine_note()))
         out(rows[-1])
     return rows

@@ -90,6 +90,7 @@ class ProcStat:
     stime: int
     cutime: int  # of children already reaped (a recycled pool process)
     cstime: int
+    comm: str = ""  # the command name (postgres, redis-server, ...)
 
     @property
     def ticks(self) -> int:
@@ -100,10 +101,11 @@ def proc_stat_parse(line: str) -> ProcStat:
     """Parse one /proc/<pid>/stat line (proc(5)). The command name is in parentheses and
     may itself hold spaces or parentheses, so fields are counted from the last ')'."""
     head, _, tail = line.rpartition(")")
-    pid = int(head.split("(", 1)[0])
+    pid, comm = head.split("(", 1)
     rest = tail.split()  # rest[0] is field 3 (state)
     return ProcStat(
-        pid=pid,
+        pid=int(pid),
+        comm=comm,
         ppid=int(rest[1]),
         utime=int(rest[11]),
         stime=int(rest[12]),
@@ -129,6 +131,24 @@ def tree_ticks(stats: Iterable[ProcStat], roots: Iterable[int]) -> int:
         total += by_pid[pid].ticks
         todo.extend(child.pid for child in by_parent.get(pid, []))
     return total
+
+
+def roots_named(stats: Iterable[ProcStat], comm: str) -> list[int]:
+    """The pids of processes named `comm` whose parent is not: a server's main process
+    (the postmaster, not its backends), whose tree holds the server's whole CPU."""
+    stats = list(stats)
+    names = {stat.pid: stat.comm for stat in stats}
+    return [s.pid for s in stats if s.comm == comm and names.get(s.ppid) != comm]
+
+
+def machine_ticks(line: str) -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs from the "cpu" line of /proc/stat (proc(5)):
+    busy is all but idle and iowait."""
+    name, *fields = line.split()
+    if name != "cpu":
+        raise ValueError(f"not the cpu line of /proc/stat: {line!r}")
+    ticks = [int(field) for field in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
 
 
 # -- people mode ---------------------------------------------------------------------------------

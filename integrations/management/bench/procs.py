@@ -87,12 +87,36 @@ class Processes:
 
 def cpu_seconds(pids: Iterable[int]) -> float:
     """CPU seconds (user + system) used so far by `pids` and all their descendants."""
+    return figures.tree_ticks(_proc_stats(), pids) / os.sysconf("SC_CLK_TCK")
+
+
+#: The servers the bench shares the machine with: label -> process name.
+SERVICES = {"postgres": "postgres", "redis": "redis-server"}
+
+
+def services_cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each of SERVICES, every process of it (its main
+    process's tree, exited backends included)."""
+    stats = _proc_stats()
+    return {
+        label: figures.tree_ticks(stats, figures.roots_named(stats, comm))
+        / os.sysconf("SC_CLK_TCK")
+        for label, comm in SERVICES.items()
+    }
+
+
+def machine_busy_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs so far."""
+    return figures.machine_ticks(Path("/proc/stat").read_text().splitlines()[0])
+
+
+def _proc_stats() -> list[figures.ProcStat]:
     stats = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError, ValueError, IndexError):
                 stats.append(figures.proc_stat_parse((entry / "stat").read_text()))
-    return figures.tree_ticks(stats, pids) / os.sysconf("SC_CLK_TCK")
+    return stats
 
 
 @dataclass
