@@ -88,3 +88,23 @@ def test_question_lengths_come_from_what_the_booking_form_accepts():
     lengths = {s.sf_field: s.source_max_length for s in target_mapping_specs(target)}
 
     assert lengths == {"Company": 255, "Description": 5000, "Phone": 16}
+
+
+def test_booking_url_is_the_confirmation_page_reversed_for_each_booking(settings):
+    """The path is reversed once per page and the uid put in: the same URL as reversing
+    per booking, for every booking and page, also a slug that looks like a uid."""
+    from django.urls import reverse
+
+    from integrations.mappings.records import booking_url
+
+    settings.SITE_URL = "https://book.example.com"
+    uid_like = "00000000-0000-0000-0000-000000000000"
+    first = BookingFactory(page__slug="intro", page__tenant__slug="acme")
+    bookings = [first, BookingFactory(page=first.page),
+                BookingFactory(page__slug="intro-2", page__tenant=first.page.tenant),
+                BookingFactory(page__slug="x", page__tenant__slug=uid_like)]  # fmt: skip
+    for booking in bookings:
+        page = booking.page
+        path = reverse("bookings:booked", args=[page.tenant.slug, page.slug, booking.uid])
+        assert booking_url(booking) == f"https://book.example.com{path}"
+    assert booking_url(bookings[0]) != booking_url(bookings[1])
