@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from integrations.delivery.selectors import deliveries_due
 from integrations.models import Delivery, DeliveryAttempt
-from leadsync.compiled import STAND_IN_ID, STAND_IN_TIME, CompiledQuery
+from leadsync.compiled import STAND_IN_ID, STAND_IN_TIME, STAND_IN_UUID, CompiledQuery
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -64,12 +64,7 @@ def deliveries_claim(*, connection_id: int, limit: int) -> Claim:
                 attempts=F("attempts") + 1,
                 updated_at=now,
             )
-    deliveries = list(
-        Delivery.objects.filter(pk__in=ids, claim_token=token)
-        .select_related("booking__page__tenant", "target", "post", "change")
-        .prefetch_related("target__write_back_fields")
-        .order_by("pk")
-    )
+    deliveries = _CLAIMED.objects(connection_id=connection_id, token=token) if ids else []
     return Claim(token=token, deliveries=deliveries)
 
 
@@ -84,6 +79,22 @@ _CLAIMABLE = CompiledQuery(
     ),
     connection_id=STAND_IN_ID,
     now=STAND_IN_TIME,
+)
+
+
+#: The deliveries a claim took, with what a push reads of them (compiled once): those its
+#: new token marks, found among the connection's `sending` ones (delivery_connection_status).
+_CLAIMED = CompiledQuery(
+    lambda *, connection_id, token: (
+        Delivery.objects.filter(
+            connection_id=connection_id, status=Status.SENDING, claim_token=token
+        )
+        .select_related("booking__page__tenant", "target", "post", "change")
+        .prefetch_related("target__write_back_fields")
+        .order_by("pk")
+    ),
+    connection_id=STAND_IN_ID,
+    token=STAND_IN_UUID,
 )
 
 

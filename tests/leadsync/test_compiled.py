@@ -149,3 +149,77 @@ def test_values_must_be_exactly_the_stand_ins():
         query.exists(page_id=1)
     with pytest.raises(TypeError):
         query.exists(page_id=1, after=timezone.now(), other=2)
+
+
+# -- objects(): model instances ---------------------------------------------------------------
+
+
+def _claimed(*, connection_id, token):
+    from integrations.models import Delivery
+
+    return (
+        Delivery.objects.filter(connection_id=connection_id, claim_token=token)
+        .select_related("booking__page__tenant", "target", "post", "change")
+        .prefetch_related("target__write_back_fields")
+        .order_by("pk")
+    )
+
+
+def _snapshot(delivery) -> tuple:
+    """What a push reads of a delivery: its fields and the related rows it walks."""
+    fields = {f.attname: getattr(delivery, f.attname) for f in delivery._meta.concrete_fields}
+    booking = delivery.booking
+    related = (
+        {f.attname: getattr(booking, f.attname) for f in booking._meta.concrete_fields},
+        booking.page.slug, booking.page.tenant.slug, delivery.target.sobject,
+        delivery.post_id and delivery.post.pk, delivery.change_id and delivery.change.pk,
+        sorted(w.sf_field for w in delivery.target.write_back_fields.all()),
+    )  # fmt: skip
+    return fields, related
+
+
+def test_objects_are_the_querysets_instances_with_their_related_rows(
+    django_assert_num_queries,
+):
+    import uuid
+
+    from integrations.models import WriteBackField
+    from leadsync.compiled import STAND_IN_UUID
+    from tests.factories import DeliveryFactory
+
+    tokens = [uuid.uuid4(), uuid.uuid4()]
+    first = DeliveryFactory(claim_token=tokens[0])
+    WriteBackField.objects.create(target=first.target, change="cancelled",
+                                  applies_to="event", sf_field="Subject", value="x")  # fmt: skip
+    others = [DeliveryFactory(claim_token=tokens[0], booking__page=first.booking.page,
+                              target=first.target, connection=first.connection,
+                              post=first)
+              for _ in range(3)]  # fmt: skip
+    DeliveryFactory(claim_token=tokens[1], connection=first.connection)
+    build = Counting(_claimed)
+    query = CompiledQuery(build, connection_id=STAND_IN_ID, token=STAND_IN_UUID)
+    for token in [*tokens, uuid.uuid4()]:
+        for connection_id in (first.connection_id, first.connection_id + 1000):
+            expected = list(_claimed(connection_id=connection_id, token=token))
+            got = query.objects(connection_id=connection_id, token=token)
+            assert [type(d) for d in got] == [type(d) for d in expected]
+            with django_assert_num_queries(0):  # the related rows came with them
+                assert [_snapshot(d) for d in got] == [_snapshot(d) for d in expected]
+    assert len(query.objects(connection_id=first.connection_id, token=tokens[0])) == 4
+    assert others[0].post_id == first.pk
+    assert build.calls == 3  # the model, then two compiles
+    # One statement for the rows, one for the prefetch lookup: as many as the ORM's.
+    with django_assert_num_queries(2):
+        query.objects(connection_id=first.connection_id, token=tokens[0])
+    with django_assert_num_queries(2):
+        list(_claimed(connection_id=first.connection_id, token=tokens[0]))
+
+
+def test_a_values_queryset_is_not_compiled_for_objects_and_still_answers():
+    page = BookingPageFactory()
+    BookingFactory(page=page)
+    build = Counting(lambda *, page_id: Booking.objects.filter(page_id=page_id).values("pk"))
+    query = CompiledQuery(build, page_id=STAND_IN_ID)
+    assert query.objects(page_id=page.pk) == list(Booking.objects.values("pk"))
+    assert query.objects(page_id=page.pk) == list(Booking.objects.values("pk"))
+    assert build.calls == 4  # the model, the look at it, then evaluated each time
