@@ -200,6 +200,40 @@ def _coordination_markers_clear() -> None:
         client.delete(*keys)
 
 
+@pytest.fixture
+def redis_default_cache(settings, redis_url):
+    """The default cache on the real Redis as deployed (the coordination cache's server and
+    options), under keys of this test's own, removed after it."""
+    prefix = f"test-default-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["coordination"], "KEY_PREFIX": prefix},
+    }
+    yield
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Every packed send to any Redis server from now on, one per round trip (a pipeline
+    is one), as (in a database transaction?, the bytes sent). A connection's first send
+    is its handshake: connect before counting."""
+    from django.db import transaction
+
+    sent = []
+    real = redis.connection.AbstractConnection.send_packed_command
+
+    def send(self, command, check_health=True):
+        sent.append((transaction.get_connection().in_atomic_block, command))
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+    return sent
+
+
 # -- the delivery pipeline: a worker that reaches the emulator ---------------------------------
 
 PIPELINE_QUEUE = "pipeline-tests"

@@ -7,11 +7,9 @@ import datetime
 import logging
 import re
 import time
-import uuid
 import zoneinfo
 
 import pytest
-import redis
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -61,44 +59,21 @@ def test_second_get_is_served_without_a_query(client, url, django_assert_num_que
     assert strip(second) == strip(first)
 
 
-@pytest.fixture
-def redis_default_cache(settings, redis_url):
-    """The default cache on the real Redis, keys of this test's own."""
-    prefix = f"test-page-cache-{uuid.uuid4().hex}"
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {"BACKEND": "leadsync.cache.RedisCache", "LOCATION": redis_url,
-                    "KEY_PREFIX": prefix},
-    }  # fmt: skip
-    yield
-    raw = redis.Redis.from_url(redis_url)
-    keys = list(raw.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        raw.delete(*keys)
-
-
 def test_a_get_from_the_cache_is_one_round_trip_once_the_process_knows_the_page(
-    client, url, redis_default_cache, monkeypatch
+    client, url, redis_default_cache, redis_round_trips
 ):
     """The entry and its versions in one MGET; a process that has not seen the page yet
     (another one stored the entry) reads the versions by the entry's names, then knows."""
     client.get(url)  # rendered and stored: this process knows the page's versions
-    sent = []
-    real = redis.connection.AbstractConnection.send_packed_command
-
-    def send(self, command, check_health=True):
-        sent.append(command)
-        return real(self, command, check_health)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+    redis_round_trips.clear()
     first = client.get(url)
-    assert first.status_code == 200 and len(sent) == 1
+    assert first.status_code == 200 and len(redis_round_trips) == 1
     page_cache._version_keys.clear()  # as in another web process
-    sent.clear()
-    assert client.get(url).status_code == 200 and len(sent) == 2
-    sent.clear()
+    redis_round_trips.clear()
+    assert client.get(url).status_code == 200 and len(redis_round_trips) == 2
+    redis_round_trips.clear()
     again = client.get(url)
-    assert again.status_code == 200 and len(sent) == 1
+    assert again.status_code == 200 and len(redis_round_trips) == 1
     assert "csrfmark" not in again.content.decode() and TOKEN.search(again.content.decode())
 
 
