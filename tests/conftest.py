@@ -193,9 +193,13 @@ def _coordination_markers_clear() -> None:
     config = live.CACHES["coordination"]
     if not config["BACKEND"].endswith("RedisCache"):
         return
-    prefix = config.get("KEY_PREFIX", "")
-    client = redis.Redis.from_url(config["LOCATION"])
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    redis_keys_delete(config["LOCATION"], f"{config.get('KEY_PREFIX', '')}:*")
+
+
+def redis_keys_delete(url: str, pattern: str) -> None:
+    """Delete the keys matching `pattern` (never the whole DB: it carries the Celery queue)."""
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=pattern, count=1000))
     if keys:
         client.delete(*keys)
 
@@ -210,10 +214,7 @@ def redis_default_cache(settings, redis_url):
         "default": {**settings.CACHES["coordination"], "KEY_PREFIX": prefix},
     }
     yield
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
+    redis_keys_delete(redis_url, f"{prefix}:*")
 
 
 @pytest.fixture

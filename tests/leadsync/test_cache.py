@@ -9,16 +9,14 @@ import redis
 
 from leadsync import cache as cache_module
 from leadsync.cache import RedisCache
+from tests.conftest import redis_keys_delete
 
 
 @pytest.fixture
 def cache(redis_url):
     backend = RedisCache(redis_url, {"KEY_PREFIX": f"test-cache-{uuid.uuid4().hex}"})
     yield backend
-    raw = redis.Redis.from_url(redis_url)
-    keys = list(raw.scan_iter(match=f"{backend.key_prefix}:*"))
-    if keys:
-        raw.delete(*keys)
+    redis_keys_delete(redis_url, f"{backend.key_prefix}:*")
 
 
 def _raw(cache, key):
@@ -113,10 +111,7 @@ def two_caches(settings, redis_url):
         "mem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": run},
     }  # fmt: skip
     yield
-    raw = redis.Redis.from_url(redis_url)
-    keys = list(raw.scan_iter(match=f"test-batch-*-{run}:*"))
-    if keys:
-        raw.delete(*keys)
+    redis_keys_delete(redis_url, f"test-batch-*-{run}:*")
 
 
 @pytest.fixture
