@@ -3,6 +3,9 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
+
+from leadsync.processes import startup_objects_freeze
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsync.settings")
 
@@ -15,3 +18,9 @@ app.autodiscover_tasks()
 def ping() -> str:
     """Liveness probe for workers: returns "pong". Used by health checks and tests."""
     return "pong"
+
+
+@worker_process_init.connect
+def _process_ready(**kwargs) -> None:
+    """A pool process has started: see leadsync.processes."""
+    startup_objects_freeze()

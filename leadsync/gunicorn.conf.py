@@ -14,3 +14,10 @@ from django.conf import settings  # read after DJANGO_SETTINGS_MODULE is set
 # local process claim https. No proxy (LEADSYNC_TRUSTED_PROXY_COUNT=0): nobody. Behind
 # proxies: their addresses or networks, LEADSYNC_TRUSTED_PROXY_IPS.
 forwarded_allow_ips = ",".join(settings.TRUSTED_PROXY_IPS) if settings.TRUSTED_PROXY_COUNT else ""
+
+
+def post_worker_init(worker) -> None:
+    """The application is loaded: what it loaded lives as long as the worker."""
+    from leadsync.processes import startup_objects_freeze
+
+    startup_objects_freeze()
