@@ -131,14 +131,18 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 # A kept connection is checked before a request reuses it, so after a PostgreSQL restart
 # the first request of each process reconnects instead of failing on the dead socket.
+# On PostgreSQL the check reads the socket instead of a `SELECT 1` round trip while the
+# connection is quiet (leadsync/postgresql/base.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "leadsync.postgresql"
 # Prepared statements: a statement a connection runs again (a booking's few, a push's
 # claims) is parsed and planned once per connection instead of every time, about 40% of
 # PostgreSQL's CPU per booking. They need server-side binding (Django's default binds
 # client-side) and a session of its own per connection: behind PgBouncer in transaction
 # mode, set DATABASE_PREPARED_STATEMENTS=false.
 # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+if DATABASES["default"]["ENGINE"] == "leadsync.postgresql" and env.bool(
     "DATABASE_PREPARED_STATEMENTS", default=True
 ):
     DATABASES["default"].setdefault("OPTIONS", {}).update(

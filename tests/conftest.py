@@ -79,7 +79,7 @@ def redis_url() -> str:
 def database_url_for_subprocess() -> str:
     """A DATABASE_URL for child processes that points at this session's test database."""
     s = connection.settings_dict
-    if s["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         pytest.fail("Worker tests need PostgreSQL: run the suite with `make test`.")
     user = s["USER"] or "postgres"
     return f"postgres://{user}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
