@@ -186,3 +186,29 @@ def test_a_copied_backlog_is_what_submitted_bookings_leave_behind(monkeypatch):
     # As after 258 submits with no worker running: one push queued for the connection
     # (a queued push sees every booking; the two submitted ones ask on commit too).
     assert sent == [(PUSH_TASK, (deliveries[0].connection_id,))]
+
+
+def test_slices_of_a_burst_hand_out_each_index_once_and_add_up():
+    from integrations.management.bench import load
+
+    seen: list[int] = []
+    lock = __import__("threading").Lock()
+
+    def job(client, index):
+        with lock:
+            seen.append(index)
+        __import__("time").sleep(0.01)  # 4 clients: ~20 jobs a slice
+        return index % 3 != 2, f"u{index}" if index % 3 == 0 else None, "odd"
+
+    total, firsts = load.Burst(), []
+    for _ in range(4):
+        firsts.append(len(seen))
+        part = load.burst("http://127.0.0.1:9", job, clients=4, seconds=0.05, limit=50,
+                          start=total.handed)  # fmt: skip
+        total.add(part)
+    assert firsts[1] > 0 and firsts[2] > firsts[1]  # the slices shared the work
+    # The slots of a POST kind: none used twice (one taken as a window closed goes unused)
+    assert len(seen) == len(set(seen)) and set(seen) <= set(range(50)) and len(seen) > 40
+    assert total.exhausted and total.handed == 50
+    assert sorted(total.uids) == sorted(f"u{i}" for i in seen if i % 3 == 0)
+    assert len(total.latencies) + total.errors["odd"] <= len(seen)  # late answers: not counted

@@ -7,8 +7,10 @@
   (rendered every time: what a page costs without the cache), the form POST (CSRF cookie and token
   from a page GET per client before the window; one free slot and one guest address per
   request; 302 expected) and the JSON API POST (Bearer key; 201 expected). Every kind is
-  reported as a share of the bare GET rate of the same server in the same run. Then a
-  worker drains the accepted bookings: each delivered once, none lost.
+  reported as a share of the bare GET rate of the same server in the same run; the
+  kinds take turns in --intake-slice slices, so that a drift of the machine's speed
+  during the run reaches every kind and its baseline alike. Then a worker drains the
+  accepted bookings: each delivered once, none lost.
 - steady: open loop through the public page at each --rate for --duration: request i
   is due at i / rate; latency is the Lead's CreatedDate in the emulator minus that due
   time; the achieved rate (accepted per second) is printed beside the target.
@@ -97,16 +99,28 @@ def intake(ctx: Context, out) -> list[Row]:
         runs = [("bare GET /", bare, None, None), ("page GET", page, None, None),
                 ("page GET rendered", page_rendered, None, None),
                 ("form POST", form, budget, csrf), ("API POST", api, budget, None)]  # fmt: skip
-        rows, uids, baseline = [], [], math.nan
-        for what, job, limit, prepare in runs:
-            cpu0 = _self_cpu()
-            result = load.burst(base, job, clients=clients, seconds=seconds, limit=limit,
-                                prepare=prepare)  # fmt: skip
-            client_cpu = (_self_cpu() - cpu0) / result.seconds
+        # The kinds take turns, a slice each, until each had `seconds`: the machine's
+        # speed drifts over a run (other tenants of the host), and every kind then
+        # sees the same drift as the baseline it is divided by.
+        slices = max(1, round(seconds / opts["intake_slice"]))
+        bursts = {what: load.Burst() for what, *_ in runs}
+        cpu = dict.fromkeys(bursts, 0.0)
+        for _ in range(slices):
+            for what, job, limit, prepare in runs:
+                cpu0 = _self_cpu()
+                part = load.burst(
+                    base, job, clients=clients, seconds=seconds / slices, limit=limit,
+                    prepare=prepare, start=bursts[what].handed,
+                )  # fmt: skip
+                cpu[what] += _self_cpu() - cpu0
+                bursts[what].add(part)
+        rows, uids = [], []
+        baseline = len(bursts[runs[0][0]].latencies) / bursts[runs[0][0]].seconds
+        for what, _, limit, _ in runs:
+            result = bursts[what]
             uids += result.uids
             rate = len(result.latencies) / result.seconds
-            baseline = rate if what.startswith("bare") else baseline
-            note = f"client cpu {100 * client_cpu:.0f}% of a core"
+            note = f"client cpu {100 * cpu[what] / result.seconds:.0f}% of a core"
             if result.errors:
                 note += f"; errors {json.dumps(result.errors)}"
             if result.exhausted:
@@ -117,7 +131,7 @@ def intake(ctx: Context, out) -> list[Row]:
                 p50=percentile(result.latencies, 0.5), p99=percentile(result.latencies, 0.99),
                 max=max(result.latencies, default=math.nan),
                 errors=sum(result.errors.values()), note=note,
-                extra={"errors": result.errors, "accepted": len(result.uids)},
+                extra={"errors": result.errors, "accepted": len(result.uids), "slices": slices},
             ))  # fmt: skip
             out(rows[-1])
         workers = ctx.workers_start(1, consume=False)

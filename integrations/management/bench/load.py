@@ -132,6 +132,17 @@ class Burst:
     errors: dict[str, int] = field(default_factory=dict)
     uids: list[str] = field(default_factory=list)
     exhausted: bool = False  # the jobs ran out before the time did (rate understated)
+    handed: int = 0  # job indexes handed out (the next burst of the same jobs starts here)
+
+    def add(self, other: Burst) -> None:
+        """`other`'s figures added to these (slices of one run)."""
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        for what, count in other.errors.items():
+            self.errors[what] = self.errors.get(what, 0) + count
+        self.uids += other.uids
+        self.exhausted = self.exhausted or other.exhausted
+        self.handed = other.handed
 
 
 # A job sends one request with a client and says whether the answer is the expected one
@@ -147,11 +158,12 @@ def burst(
     seconds: float,
     limit: int | None = None,
     prepare: Callable[[Client, int], None] | None = None,
+    start: int = 0,
 ) -> Burst:
-    """`clients` threads each send `job` back to back for `seconds` (at most `limit`
-    requests in all); only answers that arrive inside the window count."""
-    result, lock = Burst(), threading.Lock()
-    counter: Iterator[int] = iter(range(limit if limit is not None else 10**12))
+    """`clients` threads each send `job` back to back for `seconds`, with indexes from
+    `start` (below `limit`); only answers that arrive inside the window count."""
+    result, lock = Burst(handed=start), threading.Lock()
+    counter: Iterator[int] = iter(range(start, limit if limit is not None else 10**12))
     pool = [Client(base) for _ in range(clients)]
     for n, client in enumerate(pool):
         if prepare:
@@ -164,6 +176,7 @@ def burst(
         while True:
             with lock:
                 index = next(counter, None)
+                result.handed = result.handed if index is None else index + 1
             if index is None:
                 result.exhausted = True
                 return

@@ -76,6 +76,8 @@ class Command(BaseCommand):
         add("--web-threads", type=int, default=4)
         add("--clients", type=int, default=16, help="intake: concurrent clients")
         add("--intake-seconds", type=float, default=10.0, help="intake: window per kind")
+        add("--intake-slice", type=float, default=1.0,
+            help="intake: the kinds take turns in slices of this many seconds")  # fmt: skip
         add("--intake-max-bookings", type=int, default=6000,
             help="intake: free slots provided per POST kind")  # fmt: skip
         add("--api-keys", type=int, default=64, help="intake: API keys (120/min each)")
