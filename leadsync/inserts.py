@@ -130,6 +130,44 @@ def insert_many(objs: Sequence[M]) -> list[M]:
     return objs
 
 
+def insert_select(
+    template: models.Model, *, select: dict[str, str], source: str, returning: str
+) -> tuple[str, list] | None:
+    """`INSERT INTO <template's table> (...) SELECT ... FROM <source> RETURNING
+    <returning>` and its parameters: per row of `source` (SQL after FROM; its own %s
+    parameters follow the ones returned here), a copy of `template`, a new instance whose
+    values are those insert() would write (pre_save run on it once), except the fields
+    named (by attname) in `select`, which take the SQL expressions given there. Each
+    value is cast to its column's type, as a VALUES row's would be.
+
+    So a row that depends on what a query finds is written in the query's own statement.
+    None where insert() would use the ORM (the module docstring): the caller then reads
+    and inserts as two statements."""
+    model = type(template)
+    using = router.db_for_write(model, instance=template)
+    connection = connections[using]
+    plan = _plan(model)
+    if not _fast(model, [template], using) or _has_expression(template, plan[0]):
+        return None
+    fields, _ = plan
+    values = _values([template], fields, connection, "bulk_create")
+    if values is None:
+        return None
+    expressions, params = [], []
+    for field, value in zip(fields, values, strict=True):
+        if field.attname in select:
+            expressions.append(select[field.attname])
+        else:
+            expressions.append(f"CAST(%s AS {field.cast_db_type(connection)})")
+            params.append(value)
+    columns = ", ".join(_quote(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {_quote(model._meta.db_table)} ({columns})"  # noqa: S608 - identifiers
+        f" SELECT {', '.join(expressions)} FROM {source} RETURNING {returning}"
+    )
+    return sql, params
+
+
 def _execute(model, objs, params, connection) -> None:
     _, auto = _plan(model)
     with connection.cursor() as cursor:

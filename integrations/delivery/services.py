@@ -30,6 +30,7 @@ Public API (the dashboard, the admin and the tasks call these):
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import uuid
@@ -39,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -47,6 +49,7 @@ from bookings.models import Booking
 from integrations.connection import services as connection_services
 from integrations.delivery.claims import deliveries_reclaim_stale
 from integrations.delivery.selectors import (
+    BOOKING_TARGETS,
     DUE_STATUSES,
     RESENDABLE,
     WAITING_FOR_POST,
@@ -56,7 +59,7 @@ from integrations.delivery.selectors import (
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
 from integrations.salesforce.errors import SalesforceError, is_field_error
 from leadsync import enqueue
-from leadsync.inserts import insert_many
+from leadsync.inserts import insert_many, insert_select
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -83,17 +86,24 @@ def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
     With no connected Salesforce org the deliveries are created `held`, with the reason
     as their last error; they go out after connecting (deliveries_release_held).
     """
-    # The targets with their org's connection id and state: one query for a connected org.
-    targets = booking_targets(page_id=booking.page_id)
+    now = timezone.now()
+    template = Delivery(booking=booking, status=Status.PENDING, next_attempt_at=now)
+    # A connected org's deliveries are written by the statement that finds the targets.
+    targets, made = _targets_with_deliveries(template)
     if not targets:
         return []
-    connection = None  # read only when it is not connected (or has no row yet)
     connection_id, status = targets[0][2:]
-    connected = status == SalesforceConnection.Status.CONNECTED
+    if made:
+        push_enqueue_on_commit([connection_id])
+        return [
+            _made(template, pk, target_id, sobject, connection_id)
+            for (target_id, sobject, *_), pk in zip(targets, made, strict=True)
+        ]
+    connection = None  # read only when it is not connected (or has no row yet)
+    connected = status == SalesforceConnection.Status.CONNECTED  # not PostgreSQL
     if not connected:
         connection = connection_services.connection_get_or_create(tenant=booking.page.tenant)
         connection_id, connected = connection.pk, connection.is_connected
-    now = timezone.now()
     deliveries = [
         Delivery(
             booking=booking,
@@ -114,6 +124,48 @@ def deliveries_create_for_booking(*, booking: Booking) -> list[Delivery]:
     if connected:
         push_enqueue_on_commit([connection_id])
     return deliveries
+
+
+def _targets_with_deliveries(template: Delivery) -> tuple[list[tuple], list[int]]:
+    """The page's targets (selectors.BOOKING_TARGETS, by id) and, when its org is
+    connected, the ids of the deliveries (copies of `template`) one statement wrote for
+    them, else none."""
+    page_id = template.booking.page_id
+    insert = insert_select(
+        template,
+        select={"target_id": "t.target_id", "connection_id": "t.connection_id",
+                "sobject": "t.sobject"},
+        source="targets t WHERE t.status = %s ORDER BY t.target_id",
+        returning="id, target_id",
+    )  # fmt: skip
+    if insert is None:  # not PostgreSQL: read, then insert
+        return booking_targets(page_id=page_id), []
+    sql, params = insert
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH targets AS ({BOOKING_TARGETS}), made AS ({sql})"  # noqa: S608 - constants
+            " SELECT t.target_id, t.sobject, t.connection_id, t.status, made.id"
+            " FROM targets t LEFT JOIN made ON made.target_id = t.target_id"
+            " ORDER BY t.target_id",
+            [page_id, *params, SalesforceConnection.Status.CONNECTED],
+        )
+        rows = cursor.fetchall()
+    made = [row[4] for row in rows if row[4] is not None]
+    if len(made) not in (0, len(rows)):  # one org per page: all written, or none
+        raise RuntimeError(f"deliveries written for {len(made)} of {len(rows)} targets")
+    return [row[:4] for row in rows], made
+
+
+def _made(
+    template: Delivery, pk: int, target_id: int, sobject: str, connection_id: int
+) -> Delivery:
+    """A copy of `template` (Django's own pickling copy: its state copied too) as the
+    delivery written with id `pk`."""
+    delivery = copy.copy(template)
+    delivery._state.adding, delivery._state.db = False, db_connection.alias
+    delivery.pk, delivery.target_id, delivery.sobject = pk, target_id, sobject
+    delivery.connection_id = connection_id
+    return delivery
 
 
 def not_connected_message(connection: SalesforceConnection) -> str:

@@ -172,3 +172,40 @@ def test_insert_many_writes_the_rows_bulk_create_writes(django_assert_num_querie
 def test_insert_many_of_nothing_runs_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert insert_many([]) == []
+
+
+def test_insert_select_writes_per_row_what_insert_writes_with_the_rows_values():
+    from django.db import connection
+
+    from leadsync.inserts import insert_select
+
+    template = DeliveryFactory()
+    page, target = template.booking.page, template.target
+    second = SyncTargetFactory(page=page, sobject="Contact")
+    now = timezone.now()
+    one = insert(Delivery(booking=BookingFactory(page=page), target=target,
+                          connection_id=template.connection_id, sobject="Lead",
+                          next_attempt_at=now))  # fmt: skip
+
+    booking = BookingFactory(page=page)
+    sql, params = insert_select(
+        Delivery(booking=booking, connection_id=template.connection_id, next_attempt_at=now),
+        select={"target_id": "t.id", "sobject": "t.sobject"},
+        source="integrations_synctarget t WHERE t.page_id = %s ORDER BY t.id",
+        returning="id, target_id",
+    )
+    assert params.count(None) > 3  # NULLs too: each cast to its column's type
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, page.pk])
+        made = cursor.fetchall()
+    assert [t for _, t in made] == [target.pk, second.pk]
+    first, other = (_row(Delivery, pk) for pk, _ in made)
+    assert first == _row(Delivery, one.pk) | {"booking_id": booking.pk}  # as insert() wrote
+    assert other == first | {"target_id": second.pk, "sobject": "Contact"}
+
+
+def test_insert_select_leaves_an_expression_to_the_caller():
+    from leadsync.inserts import insert_select
+
+    template = Delivery(booking=BookingFactory(), next_attempt_at=Now())
+    assert insert_select(template, select={}, source="x", returning="id") is None

@@ -90,6 +90,34 @@ def test_a_booking_gets_one_pending_delivery_per_enabled_target_and_a_push_on_co
 
 
 @pytest.mark.django_db
+def test_a_connected_orgs_deliveries_are_written_by_the_statement_that_finds_the_targets(
+    delay, tenant_a
+):
+    from django.test.utils import CaptureQueriesContext
+
+    connection = SalesforceConnectionFactory(tenant=tenant_a)
+    page = lead_page_with_target(tenant=tenant_a)
+    SyncTargetFactory(page=page, sobject="Contact", enabled=True)
+    booking = BookingFactory(page=page)
+
+    with CaptureQueriesContext(db_connection) as queries:
+        made = delivery_services.deliveries_create_for_booking(booking=booking)
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert "integrations_synctarget" in queries[0]["sql"]
+    stored = {d.pk: d for d in Delivery.objects.filter(booking=booking)}
+    assert sorted(stored) == sorted(d.pk for d in made)
+    for delivery in made:
+        row = stored[delivery.pk]
+        assert not delivery._state.adding
+        assert (delivery.target_id, delivery.sobject, delivery.connection_id) == (
+            row.target_id, row.target.sobject, connection.pk,
+        )  # fmt: skip
+        assert (delivery.status, delivery.next_attempt_at, delivery.created_at) == (
+            row.status, row.next_attempt_at, row.created_at,
+        )  # fmt: skip
+
+
+@pytest.mark.django_db
 def test_without_a_connection_the_delivery_is_held_with_the_reason(
     delay, tenant_a, django_capture_on_commit_callbacks
 ):
