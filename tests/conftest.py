@@ -182,6 +182,9 @@ def isolated_cache(settings):
     page_cache._rows.clear()  # pages kept by an earlier test (ids start again)
     page_cache._keys.clear()  # and API keys
     page_cache._version_keys.clear()  # and the names of pages' versions
+    from integrations.mappings import services as mapping_services
+
+    mapping_services._KEPT.clear()  # describes kept by an earlier test (ids start again)
 
 
 def _coordination_markers_clear() -> None:

@@ -6,7 +6,7 @@ RecordBuilder(connection=..., client=...).build(delivery) -> Built
     current mapping (integrations.mappings.records.record_for, the one record builder)
     and the cached describe; then the pre-send check (record_check) against that
     describe. A describe that is not cached yet is fetched and cached
-    (mappings.services.schema_get), so this is a service, not a selector.
+    (mappings.services.schema_get_indexed), so this is a service, not a selector.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Any
 
 from integrations.delivery.claims import CLAIM_EXPIRED
 from integrations.mappings.records import booking_key_value, record_for, target_mapping_specs
-from integrations.mappings.services import schema_get
+from integrations.mappings.services import schema_get_indexed
 from integrations.models import Delivery, SalesforceConnection, SyncTarget
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.mapping import MappingSpec
 from integrations.salesforce.push import PushOutcome
 from integrations.salesforce.record_check import record_check
-from integrations.salesforce.schema import WriteMode, describe_indexed
+from integrations.salesforce.schema import WriteMode
 
 TARGET_GONE = "TARGET_DELETED"
 
@@ -123,9 +123,11 @@ class RecordBuilder:
         fetch is remembered for this claim (its error becomes each delivery's)."""
         if sobject not in self._describes:
             try:
-                describe = schema_get(connection=self.connection, sobject=sobject)
-                # Parsed once for every record of the push, not per record.
-                self._describes[sobject] = describe_indexed(describe)
+                # Parsed once per process while it is unchanged, indexed once for
+                # every record of the push.
+                self._describes[sobject] = schema_get_indexed(
+                    connection=self.connection, sobject=sobject
+                )
             except SalesforceError as error:
                 self._describes[sobject] = error
         return self._describes[sobject]

@@ -66,6 +66,32 @@ def test_schema_get_fetches_once_then_reads_the_cache(sf_emulator, sf_connection
     assert stored.sobject == "Lead" and stored.describe == first
 
 
+def test_the_push_keeps_a_describe_until_the_stored_one_changes(sf_emulator, sf_connection):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    first = mappings.schema_get_indexed(connection=sf_connection, sobject="Lead")
+    assert describe_calls(sf_emulator) == 1
+    assert first.field_index["LastName"].name == "LastName"
+    with CaptureQueriesContext(connection) as queries:
+        again = mappings.schema_get_indexed(connection=sf_connection, sobject="Lead")
+    assert again is first  # neither read nor parsed again
+    assert len(queries) == 1 and "describe" not in queries[0]["sql"]  # its version only
+
+    mappings.schema_refresh(connection=sf_connection, sobject="Lead")  # stored anew
+    fresh = mappings.schema_get_indexed(connection=sf_connection, sobject="Lead")
+    assert fresh is not first and fresh == first
+    assert fresh == SObjectSchema.objects.get(connection=sf_connection).describe
+
+    SObjectSchema.objects.filter(connection=sf_connection).update(
+        describe={**fresh, "fields": [f for f in fresh["fields"] if f["name"] != "Phone"]},
+        fetched_at=timezone.now(),
+    )  # stored by another process
+    changed = mappings.schema_get_indexed(connection=sf_connection, sobject="Lead")
+    assert "Phone" not in changed.field_index and "Phone" in fresh.field_index
+
+
 def test_schema_of_an_unknown_object_is_refused_and_not_cached(sf_emulator, sf_connection):
     with pytest.raises(SalesforceError) as caught:
         mappings.schema_get(connection=sf_connection, sobject="Bogus__c")
