@@ -104,6 +104,7 @@ def deliveries_push(
         if _paused(connection, client, report):
             break
         claim = deliveries_claim(connection_id=connection_id, limit=limit)
+        short = len(claim.deliveries) < limit  # it took everything due then
         limit = settings.DELIVERY_BATCH_SIZE
         if not claim.deliveries:
             break
@@ -116,6 +117,11 @@ def deliveries_push(
             # A task never runs into Celery's time limit mid-claim (the claim would lapse
             # and be sent again): the rest goes on in a new push.
             services.push_request(connection_id, queue=queue, resumed=True)
+            break
+        if short and not _due(connection_id):
+            # Nothing came due while it was sent (a step of the same bookings, a retry):
+            # done, without the next round's reads and empty claim. Bookings saved since
+            # the push started asked for their own push.
             break
         if _others_waiting(connection_id):
             # after the other orgs' turn

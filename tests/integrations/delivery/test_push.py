@@ -570,3 +570,23 @@ def test_a_lapsed_claim_whose_write_never_landed_is_written(sf_emulator, sf_conn
     delivery.refresh_from_db()
     assert delivery.status == Status.SENT
     assert writes_of(sf_emulator, delivery.booking) == 2
+
+
+def test_a_push_whose_claim_took_everything_due_claims_no_more(sf_emulator, sf_connection):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    due_deliveries(sf_connection, 3)
+    deliveries_push(connection_id=sf_connection.pk)  # the describe, the token: fetched once
+    deliveries = due_deliveries(sf_connection, 5)
+
+    with CaptureQueriesContext(connection) as queries:
+        report = deliveries_push(connection_id=sf_connection.pk)
+
+    assert report.claimed == 5 and report.sent == 5
+    claims = [  # the claim's locking read (not the stale claims' one)
+        q for q in queries if "SKIP LOCKED" in q["sql"] and '"claimed_at" AS' not in q["sql"]
+    ]
+    assert len(claims) == 1  # before: a second, empty claim (and its reads) every push
+    assert all(d.status == Status.SENT for d in Delivery.objects.filter(pk__in=[
+        d.pk for d in deliveries]))  # fmt: skip
