@@ -89,12 +89,8 @@ _CLAIMED = CompiledQuery(
         Delivery.objects.filter(
             connection_id=connection_id, status=Status.SENDING, claim_token=token
         )
-        .select_related("booking__page__tenant", "target__page", "post", "change")
-        # What building the records reads of each target, once per claim instead of per
-        # target: its mappings (record, meeting, write policies) and its page's questions.
-        .prefetch_related(
-            "target__write_back_fields", "target__mappings", "target__page__questions"
-        )
+        .select_related("booking__page__tenant", "target", "post", "change")
+        .prefetch_related("target__write_back_fields")
         .order_by("pk")
     ),
     connection_id=STAND_IN_ID,

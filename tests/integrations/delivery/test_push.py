@@ -590,23 +590,3 @@ def test_a_push_whose_claim_took_everything_due_claims_no_more(sf_emulator, sf_c
     assert len(claims) == 1  # before: a second, empty claim (and its reads) every push
     assert all(d.status == Status.SENT for d in Delivery.objects.filter(pk__in=[
         d.pk for d in deliveries]))  # fmt: skip
-
-
-def test_a_claims_reads_do_not_grow_with_its_targets(sf_emulator, sf_connection):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    due_deliveries(sf_connection, 3)
-    deliveries_push(connection_id=sf_connection.pk)  # the describe, the token: fetched once
-
-    def statements_of_a_push(pages: int) -> int:
-        for _ in range(pages):
-            due_deliveries(sf_connection, 2)  # a page (and its target) each
-        with CaptureQueriesContext(connection) as queries:
-            report = deliveries_push(connection_id=sf_connection.pk)
-        assert report.sent == 2 * pages
-        return len(queries)
-
-    # Mappings and questions come with the claim, for all its targets at once (before:
-    # five reads per target). The Salesforce calls' usage updates do not grow either.
-    assert statements_of_a_push(3) == statements_of_a_push(1)
