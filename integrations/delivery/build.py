@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bookings.models import Question
 from integrations.delivery.claims import CLAIM_EXPIRED
 from integrations.mappings.records import booking_key_value, record_for, target_mapping_specs
 from integrations.mappings.services import schema_get_indexed
-from integrations.models import Delivery, SalesforceConnection, SyncTarget
+from integrations.models import Delivery, FieldMapping, SalesforceConnection, SyncTarget
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import Kind, SalesforceError
 from integrations.salesforce.mapping import MappingSpec
@@ -72,6 +73,8 @@ class RecordBuilder:
         self.client = client
         self._describes: dict[str, dict | SalesforceError] = {}
         self._specs: dict[int, list[MappingSpec]] = {}
+        self._mappings: dict[int, list[FieldMapping]] = {}
+        self._questions: dict[int, list[Question]] = {}
 
     def build(self, delivery: Delivery, *, check: bool = True) -> Built:
         target: SyncTarget | None = delivery.target
@@ -94,7 +97,7 @@ class RecordBuilder:
         if record is None:
             specs = self._specs.get(target.pk)
             if specs is None:
-                specs = self._specs[target.pk] = target_mapping_specs(target)
+                specs = self._specs[target.pk] = self.specs(target, FieldMapping.AppliesTo.PERSON)
             record = record_for(
                 target=target, booking=delivery.booking, describe=describe, specs=specs
             )
@@ -117,6 +120,30 @@ class RecordBuilder:
             sobject=delivery.sobject, write_mode=write_mode, key_field=target.key_field,
             key=key, record=record, fresh=fresh, error=error,
         )  # fmt: skip
+
+    def mappings(self, target: SyncTarget) -> list[FieldMapping]:
+        """All of the target's mappings (record and meeting), read once per push."""
+        mappings = self._mappings.get(target.pk)
+        if mappings is None:
+            mappings = self._mappings[target.pk] = list(target.mappings.all())
+        return mappings
+
+    def specs(self, target: SyncTarget, applies_to: str) -> list[MappingSpec]:
+        """The target's mappings of the record or the meeting as specs, from one read of
+        its mappings and one of its page's questions per push (not one of each, and of
+        the page, for every use)."""
+        mappings = [m for m in self.mappings(target) if m.applies_to == applies_to]
+        return target_mapping_specs(
+            target, mappings=mappings, questions=self.questions(target.page_id),
+            applies_to=applies_to,
+        )  # fmt: skip
+
+    def questions(self, page_id: int) -> list[Question]:
+        """The page's questions, read once per push."""
+        questions = self._questions.get(page_id)
+        if questions is None:
+            questions = self._questions[page_id] = list(Question.objects.filter(page_id=page_id))
+        return questions
 
     def describe(self, sobject: str) -> dict | SalesforceError:
         """The cached describe of `sobject`; fetched and cached when missing. A failed

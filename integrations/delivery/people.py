@@ -16,8 +16,6 @@ from integrations.delivery.claims import CLAIM_EXPIRED
 from integrations.mappings.records import (
     booking_key_value,
     event_record_for,
-    question_labels,
-    target_mapping_specs,
     target_write_policies,
 )
 from integrations.models import Delivery, FieldMapping, SalesforceUserLink, SyncTarget
@@ -74,7 +72,9 @@ class PeopleBuilder(RecordBuilder):
         booking = delivery.booking
         policies = self._policies.get(target.pk)
         if policies is None:
-            policies = self._policies[target.pk] = target_write_policies(target)
+            policies = self._policies[target.pk] = target_write_policies(
+                target, mappings=self.mappings(target)
+            )
         owner_policy = OwnerPolicy(target.owner_policy)
         host_user = self._host_user(delivery)
         owner_on_create = {
@@ -118,9 +118,7 @@ class PeopleBuilder(RecordBuilder):
             describe = None
         specs = self._event_specs.get(target.pk)
         if specs is None:
-            specs = self._event_specs[target.pk] = target_mapping_specs(
-                target, applies_to=FieldMapping.AppliesTo.EVENT
-            )
+            specs = self._event_specs[target.pk] = self.specs(target, FieldMapping.AppliesTo.EVENT)
         key_field = (
             EVENT_KEY_FIELD if describe and EVENT_KEY_FIELD in fields_by_name(describe) else ""
         )
@@ -138,7 +136,7 @@ class PeopleBuilder(RecordBuilder):
 
     def _page_labels(self, page) -> dict[str, str]:
         if page.pk not in self._labels:
-            self._labels[page.pk] = question_labels(page)
+            self._labels[page.pk] = {q.key: q.label for q in self.questions(page.pk)}
         return self._labels[page.pk]
 
     def _host_user(self, delivery: Delivery) -> str:

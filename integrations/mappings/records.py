@@ -122,11 +122,14 @@ def record_for(
     return record
 
 
-def target_write_policies(target: SyncTarget) -> dict[str, WritePolicy]:
-    """Each record field's write policy (fields not listed are written always)."""
+def target_write_policies(
+    target: SyncTarget, *, mappings: list[FieldMapping] | None = None
+) -> dict[str, WritePolicy]:
+    """Each record field's write policy (fields not listed are written always), from
+    `mappings` (all of the target's) when given, else read."""
     return {
         m.sf_field: WritePolicy(m.write_policy)
-        for m in target.mappings.all()
+        for m in (target.mappings.all() if mappings is None else mappings)
         if m.applies_to == FieldMapping.AppliesTo.PERSON
     }
 

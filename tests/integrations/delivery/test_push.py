@@ -590,3 +590,30 @@ def test_a_push_whose_claim_took_everything_due_claims_no_more(sf_emulator, sf_c
     assert len(claims) == 1  # before: a second, empty claim (and its reads) every push
     assert all(d.status == Status.SENT for d in Delivery.objects.filter(pk__in=[
         d.pk for d in deliveries]))  # fmt: skip
+
+
+def test_a_pushs_reads_of_a_target_are_one_of_its_mappings_and_one_of_its_questions(
+    sf_emulator, sf_connection
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    due_deliveries(sf_connection, 3)
+    deliveries_push(connection_id=sf_connection.pk)  # the describe, the token: fetched once
+
+    def reads_of_a_push(pages: int) -> dict[str, int]:
+        for _ in range(pages):
+            due_deliveries(sf_connection, 2)  # a page (and its target) each
+        with CaptureQueriesContext(connection) as queries:
+            report = deliveries_push(connection_id=sf_connection.pk)
+        assert report.sent == 2 * pages
+        tables = ("fieldmapping", "bookings_question", "bookings_bookingpage")
+        return {t: sum(f'FROM "{t}' in q["sql"] or f'FROM "integrations_{t}' in q["sql"]
+                       for q in queries) for t in tables}  # fmt: skip
+
+    # Before: the mappings three times (record, meeting, write policies), the page and
+    # its questions, for every target.
+    assert reads_of_a_push(1) == {"fieldmapping": 1, "bookings_question": 1,
+                                  "bookings_bookingpage": 0}  # fmt: skip
+    assert reads_of_a_push(3) == {"fieldmapping": 3, "bookings_question": 3,
+                                  "bookings_bookingpage": 0}  # fmt: skip
