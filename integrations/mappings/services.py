@@ -43,10 +43,13 @@ def schema_get(*, connection: SalesforceConnection, sobject: str) -> dict:
     Raises SalesforceError when it has to be fetched and Salesforce refuses (NOT_FOUND
     for an object the org does not have or the user cannot see).
     """
+    return _schema_row(connection=connection, sobject=sobject).describe
+
+
+def _schema_row(*, connection: SalesforceConnection, sobject: str) -> SObjectSchema:
+    """The cached schema row of `sobject`, else fetched and stored (schema_get)."""
     cached = schema_cached(connection=connection, sobject=sobject)
-    if cached is not None:
-        return cached.describe
-    return schema_store(connection=connection, sobject=sobject).describe
+    return cached if cached is not None else schema_store(connection=connection, sobject=sobject)
 
 
 #: Describes this process has read, indexed, by (connection id, object): (row id,
@@ -74,9 +77,7 @@ def schema_get_indexed(*, connection: SalesforceConnection, sobject: str) -> Ind
     kept = _KEPT.get(key)
     if version is not None and kept is not None and kept[:2] == version:
         return kept[2]
-    schema = schema_cached(connection=connection, sobject=sobject)
-    if schema is None:
-        schema = schema_store(connection=connection, sobject=sobject)
+    schema = _schema_row(connection=connection, sobject=sobject)
     if len(_KEPT) >= _KEPT_MAX:
         _KEPT.clear()
     described = describe_indexed(schema.describe)
