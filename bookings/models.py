@@ -463,7 +463,10 @@ class BookingChange(models.Model):
         STAFF = "staff", "Staff"
         API = "api", "API"
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
+    # Found through bookingchange_booking (booking first).
+    booking = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, related_name="changes", db_index=False
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     actor = models.CharField(max_length=8, choices=Actor.choices)
     user = models.ForeignKey(
@@ -516,14 +519,13 @@ class GuestEmail(models.Model):
         null=True,
         blank=True,
         related_name="guest_emails",
+        db_index=False,
         help_text="The change the email announces; empty for reminders.",
     )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     recipient = models.EmailField()
     starts_at = models.DateTimeField(help_text="The meeting's start the email speaks of.")
-    status = models.CharField(
-        max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(default=time_now)
@@ -546,6 +548,8 @@ class GuestEmail(models.Model):
                 name="guestemail_one_per_change",
             ),
         ]
+        # status: guestemail_due leads with it; change: guestemail_one_per_change finds
+        # every email that has one (an index per column would cost every insert twice).
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="guestemail_due"),
         ]

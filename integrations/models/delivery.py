@@ -41,18 +41,19 @@ class Delivery(models.Model):
     target = models.ForeignKey(
         SyncTarget, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )
-    # PROTECT: removing a connection must never silently drop pending bookings.
+    # PROTECT: removing a connection must never silently drop pending bookings. Its
+    # lookups use delivery_connection_status (connection first).
     connection = models.ForeignKey(
-        SalesforceConnection, on_delete=models.PROTECT, related_name="deliveries"
+        SalesforceConnection, on_delete=models.PROTECT, related_name="deliveries", db_index=False
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.POST)
     change = models.ForeignKey(
-        BookingChange, on_delete=models.CASCADE, null=True, blank=True,
+        BookingChange, on_delete=models.CASCADE, null=True, blank=True, db_index=False,
         related_name="deliveries", help_text="Write-backs: the change they apply.",
     )  # fmt: skip
     post = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="write_backs",
-        help_text="Write-backs: the post whose records they change.",
+        db_index=False, help_text="Write-backs: the post whose records they change.",
     )  # fmt: skip
     sobject = models.CharField("Salesforce object", max_length=100)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -89,7 +90,7 @@ class Delivery(models.Model):
     dismissed_at = models.DateTimeField(null=True, blank=True)
     dismissed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+",
+        related_name="+", db_index=False,
     )  # fmt: skip
     dismissed_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -110,10 +111,29 @@ class Delivery(models.Model):
                 name="delivery_unique_change_target",
             ),
         ]
+        # Every index is written by every booking's insert and by each status change of
+        # the push (those are never HOT updates: status is indexed). The ones a column
+        # is mostly empty in (a post has no change, post, dismisser or error) are partial,
+        # so a booking's post pays only for what finds it.
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["connection", "status"], name="delivery_connection_status"),
-            models.Index(fields=["last_error_code"], name="delivery_error_code"),
+            models.Index(
+                fields=["last_error_code"],
+                condition=~models.Q(last_error_code=""),
+                name="delivery_failed_code",
+            ),
+            models.Index(
+                fields=["change"], condition=models.Q(change__isnull=False), name="delivery_change"
+            ),
+            models.Index(
+                fields=["post"], condition=models.Q(post__isnull=False), name="delivery_post"
+            ),
+            models.Index(
+                fields=["dismissed_by"],
+                condition=models.Q(dismissed_by__isnull=False),
+                name="delivery_dismissed_by",
+            ),
         ]
 
     def __str__(self) -> str:
